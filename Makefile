@@ -1,0 +1,41 @@
+# Two commands on a fresh machine with Python >= 3.11 and pip:
+#   make report   creates .venv, installs qreport, builds the sample report
+#   make test     same set-up if missing, then the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+EXAMPLES := jet_mlp cnn conv1d
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONHASHSEED := 0
+
+.PHONY: report test samples bench examples clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit("qreport needs Python >= 3.11") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $@
+
+report: $(STAMP)
+	$(VENV)/bin/qreport build --example cnn -o sample_reports/cnn.pdf
+	@echo "sample report: sample_reports/cnn.pdf"
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+samples: $(STAMP)
+	@for e in $(EXAMPLES); do for f in json html pdf; do \
+	  echo "sample_reports/$$e.$$f"; \
+	  $(VENV)/bin/qreport build --quiet --example $$e -o sample_reports/$$e.$$f || exit 1; \
+	done; done
+
+examples: $(STAMP)
+	$(PY) examples/build_examples.py
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,149 @@
+"""The `conservative` and `sampled` accumulator methods, from a user sample.
+
+The model is run layer by layer (inference mode) over the sample in
+batches; at every weight layer the real input is captured and the
+accumulator the hardware computes (unscaled quantized kernel times the
+input, plus bias / scale, before any activation or output quantizer) is
+evaluated in float64, which is exact for accumulators up to 53 bits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import accumulator as acc
+from . import graph as g
+from . import operations as ops
+
+
+def _check_sample(graph: g.FlatGraph, sample) -> list[np.ndarray]:
+    from .model import AnalysisError
+
+    arrays = list(sample)
+    if len(arrays) != len(graph.input_keys):
+        raise AnalysisError(f"sample has {len(arrays)} arrays, the model has "
+                            f"{len(graph.input_keys)} inputs ({', '.join(graph.input_names)})")
+    out, n = [], None
+    for name, shape, a in zip(graph.input_names, graph.input_shapes, arrays):
+        a = np.asarray(a)
+        if a.dtype.kind not in "fiub":
+            raise AnalysisError(f"sample for input {name!r} has dtype {a.dtype}; numbers expected")
+        want = tuple(shape[1:])
+        if a.shape[1:] != want and a.shape == want:
+            a = a[None]
+        if a.ndim != len(shape) or any(w is not None and w != d for w, d in zip(want, a.shape[1:])):
+            raise AnalysisError(f"sample for input {name!r} has shape {a.shape}; "
+                                f"expected (N, {', '.join(str(d) for d in want)})")
+        if not np.all(np.isfinite(a)):
+            raise AnalysisError(f"sample for input {name!r} contains NaN or Inf")
+        if n is not None and a.shape[0] != n:
+            raise AnalysisError("sample arrays have different numbers of rows")
+        n = a.shape[0]
+        out.append(a.astype(np.float32, copy=False))
+    if not n:
+        raise AnalysisError("sample is empty")
+    return out
+
+
+def _accumulate(layer, cls: str, p: ops.Part, x: np.ndarray) -> np.ndarray:
+    """The accumulator values of part p on input x (channels last), float64."""
+    import keras
+
+    k = p.native.astype(np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if cls in ops.DENSE:
+        y = np.tensordot(x, k, axes=([-1], [0]))
+    elif p.part == "pointwise":
+        y = np.tensordot(x, k.reshape(k.shape[-2], k.shape[-1]), axes=([-1], [0]))
+    else:
+        n = k.ndim - 2
+        strides = ops._tup(layer.strides, n)
+        dil = ops._tup(getattr(layer, "dilation_rate", 1), n)
+        pad = layer.padding
+        if pad == "causal":
+            x = np.pad(x, [(0, 0), ((k.shape[0] - 1) * dil[0], 0), (0, 0)])
+            pad = "valid"
+        if cls in ops.TRANSPOSE:
+            y = keras.ops.conv_transpose(x, k, strides=strides, padding=pad,
+                                         output_padding=getattr(layer, "output_padding", None),
+                                         dilation_rate=dil)
+        elif cls in ops.DEPTHWISE or cls in ops.SEPARABLE:
+            y = keras.ops.depthwise_conv(x, k, strides=strides, padding=pad, dilation_rate=dil)
+        else:
+            groups = getattr(layer, "groups", 1) or 1
+            if groups == 1:
+                y = keras.ops.conv(x, k, strides=strides, padding=pad, dilation_rate=dil)
+            else:  # CPU kernels lack grouped convolution: one conv per group
+                cg, og = k.shape[-2], k.shape[-1] // groups
+                y = np.concatenate([np.asarray(keras.ops.conv(
+                    x[..., i * cg:(i + 1) * cg], k[..., i * og:(i + 1) * og], strides=strides,
+                    padding=pad, dilation_rate=dil)) for i in range(groups)], axis=-1)
+        y = np.asarray(keras.ops.convert_to_numpy(y), dtype=np.float64)
+    if p.bias is not None:
+        y = y + p.bias
+    return y
+
+
+def _with_samples(graph, layers, parts_of, input_qs, sample, batch_size):
+    """Layers with conservative/sampled accumulators filled in.
+
+    The sample is passed through each input's assumed quantizer first: the
+    hardware sees quantized inputs, and the bound assumes them.
+    """
+    from .model import AnalysisError
+
+    arrays = _check_sample(graph, sample)
+    by_name = {n.name: n for n in graph.nodes}
+    targets = [l for l in layers if l.name in parts_of and l.operations
+               and not any(p.weight.is_float for p in parts_of[l.name])]
+    for l in targets:
+        if getattr(by_name[l.name].layer, "data_format", "channels_last") == "channels_first":
+            raise AnalysisError(f"{l.name}: channels_first layers are not supported with --sample")
+    want = {by_name[l.name].in_keys[0] for l in targets}
+    xr: dict[str, list[float]] = {l.name: [np.inf, -np.inf] for l in targets}
+    ar: dict[tuple, list[np.ndarray]] = {}
+    n = arrays[0].shape[0]
+    for start in range(0, n, batch_size):
+        batch = [a[start:start + batch_size] for a in arrays]
+        batch = [b if q is None else ops.quantize(q, b)[0].astype(np.float32)
+                 for b, q in zip(batch, input_qs)]
+        got = g.run(graph, batch, want)
+        for l in targets:
+            node = by_name[l.name]
+            x = np.asarray(got[node.in_keys[0]], dtype=np.float64)
+            r = xr[l.name]
+            r[0], r[1] = min(r[0], float(x.min())), max(r[1], float(x.max()))
+            v = x
+            for p in parts_of[l.name]:
+                v = _accumulate(node.layer, type(node.layer).__name__, p, v)
+                flat = v.reshape(-1, v.shape[-1])
+                lo, hi = flat.min(axis=0), flat.max(axis=0)
+                key = (l.name, p.part)
+                if key in ar:
+                    ar[key] = [np.minimum(ar[key][0], lo), np.maximum(ar[key][1], hi)]
+                else:
+                    ar[key] = [lo, hi]
+    out = []
+    for l in layers:
+        if l not in targets:
+            out.append(l)
+            continue
+        parts = parts_of[l.name]
+        new_ops = []
+        c_lo = c_hi = None
+        for i, (p, o) in enumerate(zip(parts, l.operations)):
+            if i == 0:
+                cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, xr[l.name][0], xr[l.name][1],
+                                                     o.input.fractional_bits)
+            else:
+                cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, c_lo, c_hi, parts[0].frac)
+            s_lo, s_hi = ar[(l.name, p.part)]
+            reason = o.accumulator.bound.reason
+            sampled = acc.fixed_range(float(s_lo.min()), float(s_hi.max()), p.frac, reason)
+            a = dataclasses.replace(o.accumulator, conservative=cons, sampled=sampled,
+                                    headroom=acc.headroom(o.accumulator.bound, sampled))
+            new_ops.append(dataclasses.replace(o, accumulator=a))
+        out.append(dataclasses.replace(l, operations=tuple(new_ops)))
+    return out

@@ -1,0 +1,139 @@
+"""The build pipeline: load, analyse, render, write.  The CLI calls this."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+
+from .errors import QReportError
+from .output import check_output_path, write_atomic
+
+FORMATS = ("json", "html", "pdf")
+
+
+def examples() -> dict[str, str]:
+    """Bundled example models: name -> path inside the installed package."""
+    root = resources.files("qreport.bundled")
+    return {p.name[:-6]: str(p) for p in sorted(root.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".keras")}
+
+
+def example_path(name: str) -> str:
+    ex = examples()
+    if name not in ex:
+        raise QReportError(f"unknown example {name!r}; available: {', '.join(ex)}")
+    return ex[name]
+
+
+@dataclass
+class Options:
+    input_quantizers: list = field(default_factory=list)
+    sample: str | None = None
+    title: str | None = None
+    unsafe_load: bool = False
+    paper: str = "a4"
+    progress: object = None  # callable(stage) or None
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {"keras": v("keras"), "qkeras": v("qkeras-v3"), "qreport": v("qreport")}
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_sample(path: str, input_names: tuple[str, ...]) -> list:
+    """Arrays from .npy/.npz, one per model input (by key, else in order)."""
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise QReportError(f"{path}: sample file not found")
+    try:
+        if path.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as z:
+                keys = list(z.files)
+                if all(n in keys for n in input_names):
+                    return [z[n] for n in input_names]
+                if len(keys) < len(input_names):
+                    raise QReportError(
+                        f"{path}: has arrays {keys}; the model needs {', '.join(input_names)}")
+                return [z[k] for k in keys[: len(input_names)]]
+        if path.endswith(".npy"):
+            if len(input_names) != 1:
+                raise QReportError(f"{path}: the model has {len(input_names)} inputs; use an .npz "
+                                   f"with arrays named {', '.join(input_names)}")
+            return [np.load(path, allow_pickle=False)]
+    except ValueError as exc:
+        raise QReportError(f"{path}: cannot read sample: {exc}") from None
+    except OSError as exc:
+        raise QReportError(f"{path}: cannot read sample: {exc}") from None
+    raise QReportError(f"{path}: sample must be .npy or .npz")
+
+
+def analyse_file(model_path: str, opts: Options):
+    """(facts, meta) for a model file."""
+    from .analysis.graph import GraphError
+    from .analysis.model import AnalysisError, analyse
+    from .analysis.quantizers import QuantizerError
+    from .loader import load_model
+
+    stage = opts.progress or (lambda s: None)
+    stage("loading")
+    model = load_model(model_path, unsafe=opts.unsafe_load)
+    stage("analysing")
+    try:
+        sample = None
+        if opts.sample:
+            from .analysis.graph import flatten
+
+            sample = load_sample(opts.sample, flatten(model).input_names)
+        facts = analyse(model, opts.input_quantizers, sample)
+    except (AnalysisError, GraphError, QuantizerError) as exc:
+        raise QReportError(str(exc)) from None
+    meta = {"name": opts.title or model.name, "file": os.path.basename(model_path),
+            "sha256": sha256(model_path), **versions()}
+    if opts.sample:
+        meta["sample"] = os.path.basename(opts.sample)
+    return facts, meta
+
+
+def render(facts, meta, fmt: str, opts: Options) -> bytes:
+    from .render.jsonreport import dumps, report_dict
+
+    data = report_dict(facts, meta)
+    if fmt == "json":
+        return dumps(data).encode()
+    stage = opts.progress or (lambda s: None)
+    from .render.html import render_html
+
+    stage("charts")
+    html = render_html(facts, meta, data, media="pdf" if fmt == "pdf" else "screen",
+                       paper=opts.paper)
+    if fmt == "html":
+        return html.encode()
+    stage("rendering PDF")
+    from .render.pdf import render_pdf
+
+    return render_pdf(html, meta)
+
+
+def build(model_path: str, out: str, opts: Options) -> None:
+    """Build one report; the previous file at ``out`` survives any failure."""
+    fmt = check_output_path(out, model_path, FORMATS)
+    facts, meta = analyse_file(model_path, opts)
+    write_atomic(out, render(facts, meta, fmt, opts))

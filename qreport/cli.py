@@ -1,0 +1,127 @@
+"""Command line: argument parsing, error reporting, exit codes.  Thin.
+
+Exit codes: 0 success, 1 bad input or failed build, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .errors import QReportError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qreport", description=(
+        "Hardware datasheets for quantized Keras (QKeras) models: accumulator widths, "
+        "operation types, weight/bias/MAC counts, as HTML, PDF or JSON."))
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build a report; the format follows OUT's extension")
+    src = b.add_mutually_exclusive_group(required=True)
+    src.add_argument("model", nargs="?", help="model file (.keras or Keras 3 .h5)")
+    src.add_argument("--example", metavar="NAME", help="use a bundled example model")
+    b.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="report file: .json, .html or .pdf")
+    _common(b)
+    b.add_argument("--title", help="report title (default: the model's name)")
+    b.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size")
+    b.add_argument("--quiet", action="store_true", help="no progress output")
+
+    s = sub.add_parser("summary", help="print a per-layer table to the terminal")
+    s.add_argument("model", help="model file (.keras or Keras 3 .h5), or example:NAME")
+    _common(s)
+
+    sub.add_parser("examples", help="list the bundled example models")
+    return p
+
+
+def _common(p):
+    p.add_argument("--input-quantizer", action="append", default=[], metavar="Q",
+                   help="quantizer of a model input, e.g. 'quantized_bits(8,0,1)' "
+                        "(repeat per input, in order, or NAME=Q); default quantized_relu(8,0)")
+    p.add_argument("--sample", metavar="FILE",
+                   help=".npy/.npz sample for the conservative and sampled accumulator methods")
+    p.add_argument("--unsafe-load", action="store_true",
+                   help="allow Lambda layers (runs code from the model file: trusted files only)")
+
+
+def _quiet_tf() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+
+
+class _Progress:
+    """One status line on a TTY's stderr; silent otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty() and not os.environ.get("CI")
+        self.stages = 0
+
+    def __call__(self, stage: str) -> None:
+        if self.enabled:
+            self.stages += 1
+            sys.stderr.write(f"\r\033[Kqreport: {stage}…")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.stages:
+            sys.stderr.write("\r\033[K")
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    _quiet_tf()
+    try:
+        return _run(args)
+    except QReportError as exc:
+        if args.debug:
+            raise
+        print(f"qreport: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qreport: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, traceback with --debug
+        if args.debug:
+            raise
+        msg = " ".join(str(exc).split())[:300]
+        print(f"qreport: error: internal error ({type(exc).__name__}: {msg}); "
+              "rerun with --debug for the traceback", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
+    from . import build as b
+
+    if args.command == "examples":
+        for name, path in b.examples().items():
+            print(f"{name:12s} {path}")
+        return 0
+    opts = b.Options(input_quantizers=args.input_quantizer, sample=args.sample,
+                     unsafe_load=args.unsafe_load)
+    if args.command == "summary":
+        path = args.model
+        if path.startswith("example:"):
+            path = b.example_path(path.split(":", 1)[1])
+        facts, meta = b.analyse_file(path, opts)
+        from .render.summary import summary_text
+
+        sys.stdout.write(summary_text(facts, meta))
+        return 0
+    path = b.example_path(args.example) if args.example else args.model
+    opts.title, opts.paper = args.title, args.paper
+    prog = _Progress(not args.quiet)
+    opts.progress = prog
+    try:
+        b.build(path, args.output, opts)
+    finally:
+        prog.done()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

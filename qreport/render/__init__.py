@@ -1,0 +1,1 @@
+"""Renderers: facts in, documents out.  They format; they never compute."""
