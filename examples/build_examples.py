@@ -83,7 +83,7 @@ def conv1d():
     from qkeras import QActivation, QConv1D, QDense, quantized_bits
 
     x = keras.Input((128, 2), name="signal")
-    h = QConv1D(8, 5, strides=2, padding="causal", kernel_quantizer=quantized_bits(5, 0, alpha=1),
+    h = QConv1D(8, 5, strides=2, padding="same", kernel_quantizer=quantized_bits(5, 0, alpha=1),
                 bias_quantizer=quantized_bits(8, 2), name="conv1")(x)
     h = QActivation("quantized_relu(5,1)", name="relu1")(h)
     h = QConv1D(16, 3, padding="same", kernel_quantizer=quantized_bits(5, 0, alpha=1),

@@ -207,6 +207,11 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256) ->
         AnalysisError, graph.GraphError, QuantizerError: the model or options
         cannot be analysed; the message says why.
     """
+    return analyse_internals(model, input_quantizers, sample, batch_size)[0]
+
+
+def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int = 256):
+    """analyse(), plus the per-layer working parts (for the drop-in API)."""
     graph = g.flatten(model)
     inputs, input_qs = _input_types(graph, input_quantizers)
     types: dict[int, QFact] = {k: i.type for k, i in zip(graph.input_keys, inputs)}
@@ -267,9 +272,9 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256) ->
     if not any(l.operations for l in layers):
         warnings_all.append("the model has no multiply-accumulate layers (Dense/Conv): "
                             "nothing to size")
-    return ModelFacts(name=model.name, inputs=tuple(inputs), layers=tuple(layers),
-                      totals=_totals(layers), warnings=tuple(warnings_all),
-                      sample=None)
+    facts = ModelFacts(name=model.name, inputs=tuple(inputs), layers=tuple(layers),
+                       totals=_totals(layers), warnings=tuple(warnings_all))
+    return facts, parts_of
 
 
 def _weight_layer(node, cls, x: QFact, warns: list[str]):
@@ -283,6 +288,9 @@ def _weight_layer(node, cls, x: QFact, warns: list[str]):
         warns.append(f"{name}: bias is not quantized (float)")
     if x.is_float:
         warns.append(f"{name}: input is float")
+    if cls == "QConv1D" and getattr(layer, "padding", "") == "causal":
+        warns.append(f"{name}: qkeras-v3 QConv1D cannot run padding='causal' (keras.ops.conv "
+                     "rejects it at call time); counts and bound assume causal zero padding")
     ops_list = []
     x_part = x
     lo_c = hi_c = frac = None

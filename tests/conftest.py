@@ -1,0 +1,29 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from qreport.loader import import_keras  # noqa: E402
+
+import_keras()  # silence TensorFlow's start-up banner once for the whole suite
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = ["jet_mlp", "cnn", "conv1d"]
+
+
+@pytest.fixture(scope="session")
+def example_paths():
+    return {e: os.path.join(ROOT, "examples", "models", f"{e}.keras") for e in EXAMPLES}
+
+
+def set_weights(model, seed=0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            layer.set_weights([rng.normal(0, scale, w.shape).astype("float32") if w.ndim
+                               else w for w in ws])
+    return model
