@@ -8,6 +8,7 @@ propagation and the sample runs of the accumulator analysis.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 
@@ -111,8 +112,37 @@ def _walk(fn, prefix, alias, producer, nodes) -> tuple[int, ...]:
     return tuple(key(t) for t in fn.outputs)
 
 
+def _quantizer_objects(layer) -> list:
+    objs = []
+    for name, v in vars(layer).items():
+        if name.endswith("_internal") or name in ("activation", "quantizer"):
+            if hasattr(v, "get_config") and hasattr(v, "__dict__"):
+                objs.append(v)
+    return objs
+
+
+@contextlib.contextmanager
+def preserved_quantizers(graph: FlatGraph):
+    """Restore every quantizer's attributes after running the model.
+
+    Calling a QKeras layer writes state into its quantizers (``scale`` of an
+    alpha quantizer, ``built``); the analysis must leave the model as it
+    found it.
+    """
+    saved = [(q, dict(vars(q))) for n in graph.nodes for q in _quantizer_objects(n.layer)]
+    try:
+        yield
+    finally:
+        for q, state in saved:
+            q.__dict__.clear()
+            q.__dict__.update(state)
+
+
 def run(graph: FlatGraph, inputs: list, want: set[int]) -> dict[int, object]:
-    """Run the graph eagerly (inference mode) and return the tensors in ``want``."""
+    """Run the graph eagerly (inference mode) and return the tensors in ``want``.
+
+    Call it inside :func:`preserved_quantizers`.
+    """
     values: dict[int, object] = dict(zip(graph.input_keys, inputs))
     got = {k: values[k] for k in want if k in values}
     for fnode in graph.nodes:

@@ -86,6 +86,25 @@ def _accumulate(layer, cls: str, p: ops.Part, x: np.ndarray) -> np.ndarray:
     return y
 
 
+class _Observed:
+    """Running extremes over the sample: layer inputs and accumulators per channel."""
+
+    def __init__(self, names):
+        self.x = {n: [np.inf, -np.inf] for n in names}
+        self.acc: dict[tuple[str, str], list[np.ndarray]] = {}
+
+    def input(self, name: str, x: np.ndarray) -> None:
+        r = self.x[name]
+        r[0], r[1] = min(r[0], float(x.min())), max(r[1], float(x.max()))
+
+    def accumulator(self, key: tuple[str, str], v: np.ndarray) -> None:
+        flat = v.reshape(-1, v.shape[-1])
+        lo, hi = flat.min(axis=0), flat.max(axis=0)
+        if key in self.acc:
+            lo, hi = np.minimum(self.acc[key][0], lo), np.maximum(self.acc[key][1], hi)
+        self.acc[key] = [lo, hi]
+
+
 def _with_samples(graph, layers, parts_of, input_qs, sample, batch_size):
     """Layers with conservative/sampled accumulators filled in.
 
@@ -102,48 +121,38 @@ def _with_samples(graph, layers, parts_of, input_qs, sample, batch_size):
         if getattr(by_name[l.name].layer, "data_format", "channels_last") == "channels_first":
             raise AnalysisError(f"{l.name}: channels_first layers are not supported with --sample")
     want = {by_name[l.name].in_keys[0] for l in targets}
-    xr: dict[str, list[float]] = {l.name: [np.inf, -np.inf] for l in targets}
-    ar: dict[tuple, list[np.ndarray]] = {}
+    seen = _Observed([l.name for l in targets])
     n = arrays[0].shape[0]
-    for start in range(0, n, batch_size):
-        batch = [a[start:start + batch_size] for a in arrays]
-        batch = [b if q is None else ops.quantize(q, b)[0].astype(np.float32)
-                 for b, q in zip(batch, input_qs)]
-        got = g.run(graph, batch, want)
-        for l in targets:
-            node = by_name[l.name]
-            x = np.asarray(got[node.in_keys[0]], dtype=np.float64)
-            r = xr[l.name]
-            r[0], r[1] = min(r[0], float(x.min())), max(r[1], float(x.max()))
-            v = x
-            for p in parts_of[l.name]:
-                v = _accumulate(node.layer, type(node.layer).__name__, p, v)
-                flat = v.reshape(-1, v.shape[-1])
-                lo, hi = flat.min(axis=0), flat.max(axis=0)
-                key = (l.name, p.part)
-                if key in ar:
-                    ar[key] = [np.minimum(ar[key][0], lo), np.maximum(ar[key][1], hi)]
-                else:
-                    ar[key] = [lo, hi]
-    out = []
-    for l in layers:
-        if l not in targets:
-            out.append(l)
-            continue
-        parts = parts_of[l.name]
-        new_ops = []
-        c_lo = c_hi = None
-        for i, (p, o) in enumerate(zip(parts, l.operations)):
-            if i == 0:
-                cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, xr[l.name][0], xr[l.name][1],
-                                                     o.input.fractional_bits)
-            else:
-                cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, c_lo, c_hi, parts[0].frac)
-            s_lo, s_hi = ar[(l.name, p.part)]
-            reason = o.accumulator.bound.reason
-            sampled = acc.fixed_range(float(s_lo.min()), float(s_hi.max()), p.frac, reason)
-            a = dataclasses.replace(o.accumulator, conservative=cons, sampled=sampled,
-                                    headroom=acc.headroom(o.accumulator.bound, sampled))
-            new_ops.append(dataclasses.replace(o, accumulator=a))
-        out.append(dataclasses.replace(l, operations=tuple(new_ops)))
-    return out
+    with g.preserved_quantizers(graph):
+        for start in range(0, n, batch_size):
+            batch = [a[start:start + batch_size] for a in arrays]
+            batch = [b if q is None else ops.quantize(q, b)[0].astype(np.float32)
+                     for b, q in zip(batch, input_qs)]
+            got = g.run(graph, batch, want)
+            for l in targets:
+                node = by_name[l.name]
+                v = np.asarray(got[node.in_keys[0]], dtype=np.float64)
+                seen.input(l.name, v)
+                for p in parts_of[l.name]:
+                    v = _accumulate(node.layer, type(node.layer).__name__, p, v)
+                    seen.accumulator((l.name, p.part), v)
+    names = {l.name for l in targets}
+    return [_fill(l, parts_of[l.name], seen) if l.name in names else l for l in layers]
+
+
+def _fill(l, parts, seen: _Observed):
+    new_ops = []
+    c_lo = c_hi = None
+    for i, (p, o) in enumerate(zip(parts, l.operations)):
+        if i == 0:
+            lo, hi = seen.x[l.name]
+            cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, lo, hi, o.input.fractional_bits)
+        else:
+            cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, c_lo, c_hi, parts[0].frac)
+        s_lo, s_hi = seen.acc[(l.name, p.part)]
+        sampled = acc.fixed_range(float(s_lo.min()), float(s_hi.max()), p.frac,
+                                  o.accumulator.bound.reason)
+        a = dataclasses.replace(o.accumulator, conservative=cons, sampled=sampled,
+                                headroom=acc.headroom(o.accumulator.bound, sampled))
+        new_ops.append(dataclasses.replace(o, accumulator=a))
+    return dataclasses.replace(l, operations=tuple(new_ops))
