@@ -1,0 +1,186 @@
+"""Matplotlib charts as deterministic inline SVG.
+
+No pyplot (no global state): each chart is a Figure on the SVG canvas.
+Ids are made stable (fixed hash salt) and unique per chart (a prefix), no
+date goes into the metadata, text stays text (searchable, small), and
+every series is told apart by hatch and gray level, not by colour alone,
+so the charts survive grayscale printing.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import matplotlib
+
+matplotlib.use("svg", force=False)
+import matplotlib.ticker  # noqa: E402
+from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+RC = {
+    "svg.hashsalt": "qreport",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#444444",
+    "axes.linewidth": 0.6,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "hatch.linewidth": 0.5,
+    "legend.frameon": False,
+    "legend.fontsize": 7,
+    "path.simplify": False,
+}
+# Distinct in grayscale: lightness steps plus hatches.
+FILLS = ["#1d3557", "#8fa8c8", "#e0e6ef", "#4a4a4a", "#b0b0b0", "#ffffff"]
+HATCHES = ["", "///", "\\\\\\", "xxx", "---", "|||"]  # lines only: dot hatches bloat the SVG
+EDGE = "#1d1d1d"
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _svg(fig: Figure, prefix: str) -> str:
+    buf = io.StringIO()
+    with matplotlib.rc_context(RC):
+        FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None, "Creator": None})
+    s = buf.getvalue()
+    s = s[s.index("<svg"):]  # drop the XML declaration and doctype: inline SVG
+    ids = set(_ID.findall(s))
+    for i in sorted(ids, key=len, reverse=True):
+        s = s.replace(f'id="{i}"', f'id="{prefix}-{i}"').replace(f"#{i})", f"#{prefix}-{i})") \
+             .replace(f'"#{i}"', f'"#{prefix}-{i}"')
+    s = re.sub(r'width="[\d.]+pt" height="[\d.]+pt"', 'class="chart"', s, count=1)
+    return s
+
+
+def _fig(w: float, h: float) -> Figure:
+    with matplotlib.rc_context(RC):
+        return Figure(figsize=(w, h), dpi=72)
+
+
+def _ax(fig, **kw):
+    with matplotlib.rc_context(RC):
+        return fig.add_subplot(1, 1, 1, **kw)
+
+
+def macs_by_layer(layers: list[str], ops: list[str], table: list[list[int]], prefix: str) -> str:
+    """Horizontal stacked bars: MACs per layer, one segment per operation type."""
+    fig = _fig(7.0, 1.0 + 0.22 * max(len(layers), 3))
+    with matplotlib.rc_context(RC):
+        ax = _ax(fig)
+        y = list(range(len(layers)))
+        left = [0] * len(layers)
+        for j, op in enumerate(ops):
+            vals = [row[j] for row in table]
+            ax.barh(y, vals, left=left, color=FILLS[j % 6], hatch=HATCHES[j % 6],
+                    edgecolor=EDGE, linewidth=0.4, label=op, height=0.7)
+            left = [a + b for a, b in zip(left, vals)]
+        ax.set_yticks(y, layers)
+        ax.invert_yaxis()
+        ax.set_xlabel("multiply-accumulates per inference (MACs)")
+        ax.ticklabel_format(axis="x", style="plain")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_si))
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(len(ops), 4), borderaxespad=0.2)
+        fig.tight_layout(pad=0.4)
+    return _svg(fig, prefix)
+
+
+def memory_by_layer(layers: list[str], weight_bits: list[int], bias_bits: list[int],
+                    prefix: str) -> str:
+    """Horizontal stacked bars: weight and bias memory per layer, in kibibits."""
+    fig = _fig(7.0, 1.0 + 0.22 * max(len(layers), 3))
+    with matplotlib.rc_context(RC):
+        ax = _ax(fig)
+        y = list(range(len(layers)))
+        ax.barh(y, weight_bits, color=FILLS[0], edgecolor=EDGE, linewidth=0.4, height=0.7,
+                label="weights")
+        ax.barh(y, bias_bits, left=weight_bits, color=FILLS[2], hatch=HATCHES[1], edgecolor=EDGE,
+                linewidth=0.4, height=0.7, label="bias")
+        ax.set_yticks(y, layers)
+        ax.invert_yaxis()
+        ax.set_xlabel("parameter memory (bits)")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_si))
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, borderaxespad=0.2)
+        fig.tight_layout(pad=0.4)
+    return _svg(fig, prefix)
+
+
+def bit_profile(labels: list[str], series: dict[str, list], prefix: str) -> str:
+    """Bit widths per operation: one marker style per series (None = unknown)."""
+    fig = _fig(7.0, 2.8)
+    markers = {"weight bits": ("s", "-"), "input bits": ("^", ":"),
+               "accumulator (bound)": ("o", "-"), "accumulator (type)": ("D", "--"),
+               "accumulator (sampled)": ("v", "-.")}
+    fills = {"weight bits": "#ffffff", "input bits": "#8fa8c8", "accumulator (bound)": "#1d3557",
+             "accumulator (type)": "#ffffff", "accumulator (sampled)": "#b0b0b0"}
+    with matplotlib.rc_context(RC):
+        ax = _ax(fig)
+        x = list(range(len(labels)))
+        for name, vals in series.items():
+            pts = [(i, v) for i, v in zip(x, vals) if v is not None]
+            if not pts:
+                continue
+            m, ls = markers.get(name, ("o", "-"))
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=m, linestyle=ls, color=EDGE,
+                    markerfacecolor=fills.get(name, "#ffffff"), markeredgecolor=EDGE,
+                    linewidth=0.8, markersize=5, label=name)
+        ax.set_xticks(x, labels, rotation=35 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
+        ax.set_ylabel("width (bits)")
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+        ax.set_axisbelow(True)
+        ax.legend(loc="upper left", ncols=3, bbox_to_anchor=(0, 1.18))
+        fig.tight_layout(pad=0.4)
+    return _svg(fig, prefix)
+
+
+def weight_histogram(values: list[float], counts: list[int], lsb: float | None, title: str,
+                     prefix: str) -> str:
+    """Quantized weight values on their grid: one bar per grid value."""
+    fig = _fig(3.4, 2.0)
+    with matplotlib.rc_context(RC):
+        ax = _ax(fig)
+        width = (lsb * 0.8) if lsb else None
+        if width is None and len(values) > 1:
+            width = (max(values) - min(values)) / len(values) * 0.9
+        ax.bar(values, counts, width=width or 0.8, color=FILLS[0], edgecolor=EDGE, linewidth=0.3)
+        ax.set_xlabel("quantized value" + (f" (grid step {lsb:g})" if lsb else ""))
+        ax.set_ylabel("count")
+        ax.set_title(title, loc="left")
+        fig.tight_layout(pad=0.4)
+    return _svg(fig, prefix)
+
+
+def channel_widths(widths: list[int], layer_width: int | None, title: str, prefix: str) -> str:
+    """Accumulator width needed by each output channel, the layer's width as a line."""
+    fig = _fig(3.4, 2.0)
+    with matplotlib.rc_context(RC):
+        ax = _ax(fig)
+        x = list(range(len(widths)))
+        ax.bar(x, widths, width=0.85 if len(widths) < 200 else 1.0, color=FILLS[1],
+               edgecolor=EDGE if len(widths) <= 64 else "none", linewidth=0.3)
+        if layer_width is not None:
+            ax.axhline(layer_width, color=EDGE, linewidth=0.8, linestyle="--")
+            ax.annotate(f"layer: {layer_width} bits", (0.99, layer_width), xycoords=("axes fraction", "data"),
+                        ha="right", va="bottom", fontsize=7)
+        ax.set_xlabel("output channel")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_ylabel("width (bits)")
+        ax.set_ylim(0, (max(widths + [layer_width or 0]) or 1) * 1.18)
+        ax.set_title(title, loc="left")
+        fig.tight_layout(pad=0.4)
+    return _svg(fig, prefix)
+
+
+def _si(v, _pos=None) -> str:
+    v = float(v)
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:g}{suf}"
+    return f"{v:g}"

@@ -1,0 +1,267 @@
+"""HTML datasheet: facts -> plain view data -> Jinja2 template.
+
+All formatting happens here; the template only lays out strings it is
+given (coverage.py's split).  Every string from the model is escaped by
+Jinja2's autoescape; the embedded JSON is escaped for a <script> block.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+from functools import lru_cache
+from importlib import resources
+
+from markupsafe import Markup
+
+from ..analysis.model import LayerFacts, ModelFacts
+from ..analysis.quantizers import QFact
+from . import charts
+
+MULTIPLIERS = {
+    "mult": "{w}-bit × {x}-bit fixed-point multiplier",
+    "barrel": "barrel shifter: a power-of-two operand turns the product into a shift",
+    "mux": "multiplexer: a ternary/binary operand selects +x, −x or 0",
+    "xor": "XOR gate: binary operands multiply by sign",
+    "adder": "adder: power-of-two × power-of-two adds exponents",
+    "fmult": "floating-point multiplier: an operand is float",
+}
+METHOD_NOTES = {
+    "bound": "inputs free over their whole type range: provably safe",
+    "conservative": "inputs over the range observed on the sample",
+    "sampled": "accumulator values observed on the sample",
+    "type": "from the types alone, as hls4ml infers it",
+}
+
+
+# ------------------------------------------------------------------ formatting
+
+def num(v) -> str:
+    """Exact, shortest decimal for a float on a binary grid; integers without '.0'."""
+    if v is None:
+        return "—"
+    v = float(v)
+    if v == 0:
+        return "0"
+    if v.is_integer() and abs(v) < 1e15:
+        return f"{int(v):,}".replace(",", "\u2009").replace("-", "\u2212")
+    return repr(v).replace("-", "\u2212")
+
+
+def integer(v) -> str:
+    return "—" if v is None else f"{int(v):,}"
+
+
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def pow2(v) -> str:
+    """A grid step as 2ⁿ, with its decimal value when that is short."""
+    if v is None:
+        return "—"
+    e = math.log2(v)
+    if e.is_integer():
+        p = "2" + str(int(e)).translate(_SUP)
+        d = num(v)
+        return p if len(d) > 10 or e == 0 else f"{p} = {d}"
+    return num(v)
+
+
+def rng(f: QFact) -> str:
+    if f.min is None:
+        return "—"
+    return f"[{num(f.min)}, {num(f.max)}]"
+
+
+def shape(s) -> str:
+    return "(" + ", ".join("N" if d is None else str(d) for d in s) + ")"
+
+
+def kib(bits: int) -> str:
+    return f"{bits / 8192:,.2f} KiB"
+
+
+# ------------------------------------------------------------------ view data
+
+def _qrow(role: str, f: QFact) -> dict:
+    return {"role": role, "kind": f.kind, "config": f.config, "fixed": f.fixed or "—",
+            "range": rng(f), "lsb": pow2(f.lsb), "bits": str(f.bits),
+            "signed": "signed" if f.signed else "unsigned", "scale": f.scale or "",
+            "notes": list(f.notes)}
+
+
+def _acc_rows(a) -> list[dict]:
+    rows = []
+    for m in ("bound", "conservative", "sampled", "type"):
+        r = getattr(a, m)
+        if r is None:
+            continue
+        rows.append({"method": m, "note": METHOD_NOTES[m], "min": num(r.min), "max": num(r.max),
+                     "integer": integer(r.integer_bits), "fractional": integer(r.fractional_bits),
+                     "width": integer(r.width), "fixed": r.fixed or "—",
+                     "reason": r.reason or "", "default": m == "bound"})
+    return rows
+
+
+def _op_view(l: LayerFacts, o, idx: int) -> dict:
+    a = o.accumulator
+    pcw = a.per_channel_width
+    return {
+        "part": o.part, "name": o.name, "type": o.type,
+        "multiplier": MULTIPLIERS[o.type].format(w=o.weight.bits, x=o.input.bits),
+        "macs": integer(o.macs), "terms": integer(o.terms),
+        "weight": o.weight.config, "weight_fixed": o.weight.fixed or "float",
+        "input": o.input.config, "input_fixed": o.input.fixed or ("float" if o.input.is_float else "—"),
+        "acc": _acc_rows(a), "scale": a.scale or "",
+        "headroom": None if a.headroom is None else f"{a.headroom} bits",
+        "spread": (f"{min(pcw)}–{max(pcw)} bits over {len(pcw)} channels" if pcw else ""),
+    }
+
+
+def _layer_view(i: int, l: LayerFacts, with_charts: bool) -> dict:
+    c = l.counts
+    counts = []
+    if c is not None:
+        counts = [("MACs", integer(c.macs)), ("weights", integer(c.weights)),
+                  ("bias", integer(c.bias)), ("weight bits", integer(c.weight_bits)),
+                  ("bias bits", integer(c.bias_bits)),
+                  ("zero weights", f"{integer(c.zero_weights)} "
+                                   f"({(c.zero_weights / c.weights if c.weights else 0):.1%})"),
+                  ("BOPs", integer(c.bops))]
+    view = {
+        "id": f"layer-{i}", "index": i, "name": l.name, "class": l.class_name,
+        "inputs": list(l.inputs), "input_shape": shape(l.input_shape),
+        "output_shape": shape(l.output_shape),
+        "quantizers": [_qrow(role, f) for role, f in l.quantizers],
+        "operations": [_op_view(l, o, j) for j, o in enumerate(l.operations)],
+        "counts": counts, "warnings": list(l.warnings), "charts": [],
+        "acc": (l.accumulator.bound.fixed if l.accumulator and l.accumulator.bound.fixed
+                else ("float" if l.operations else "")),
+        "op_names": " + ".join(o.name for o in l.operations),
+        "row_counts": c,
+    }
+    if with_charts:
+        for j, h in enumerate(l.histograms):
+            q = l.quantizer("kernel" if h.part == "main" else h.part)
+            title = "quantized " + ("kernel" if h.part == "main" else f"{h.part} kernel") + \
+                    (" (unscaled)" if q is not None and q.scale else "")
+            view["charts"].append(Markup(charts.weight_histogram(
+                list(h.values), list(h.counts), q.lsb if q is not None else None, title,
+                f"c{i}h{j}")))
+        for j, o in enumerate(l.operations):
+            a = o.accumulator
+            if a.per_channel_width:
+                t = "accumulator width per channel" + (f" ({o.part})" if o.part != "main" else "")
+                view["charts"].append(Markup(charts.channel_widths(
+                    list(a.per_channel_width), a.bound.width, t, f"c{i}w{j}")))
+    return view
+
+
+def _summary(facts: ModelFacts, meta: dict) -> dict:
+    t = facts.totals
+    widest, where = None, ""
+    for l in facts.layers:
+        for o in l.operations:
+            w = o.accumulator.bound.width if o.accumulator.bound else None
+            if w is not None and (widest is None or w > widest):
+                widest, where = w, l.name + (f" ({o.part})" if o.part != "main" else "")
+    param_bits = t.weight_bits + t.bias_bits
+    return {
+        "macs": integer(t.macs), "bops": integer(t.bops),
+        "macs_by_operation": [(k, integer(v), f"{v / t.macs:.1%}" if t.macs else "")
+                              for k, v in t.macs_by_operation],
+        "weights": integer(t.weights), "bias": integer(t.bias),
+        "params": integer(t.weights + t.bias),
+        "weight_bits": integer(t.weight_bits), "bias_bits": integer(t.bias_bits),
+        "memory": kib(param_bits), "memory_bits": integer(param_bits),
+        "float_memory": kib(t.float32_bits),
+        "compression": f"{t.compression:.1f}×" if t.compression else "—",
+        "zero_weights": integer(t.zero_weights), "sparsity": f"{t.sparsity:.1%}",
+        "widest": f"{widest} bits" if widest is not None else "—", "widest_where": where,
+    }
+
+
+def _model_charts(facts: ModelFacts) -> list[dict]:
+    ops_layers = [l for l in facts.layers if l.operations]
+    if not ops_layers:
+        return []
+    names = [l.name for l in ops_layers]
+    op_names = [k for k, _ in facts.totals.macs_by_operation]
+    table = [[sum(o.macs for o in l.operations if o.name == k) for k in op_names] for l in ops_layers]
+    out = [{"title": "MACs per layer, by operation type",
+            "svg": Markup(charts.macs_by_layer(names, op_names, table, "m1"))},
+           {"title": "Parameter memory per layer",
+            "svg": Markup(charts.memory_by_layer(names, [l.counts.weight_bits for l in ops_layers],
+                                                 [l.counts.bias_bits for l in ops_layers], "m2"))}]
+    labels, series = [], {"weight bits": [], "input bits": [], "accumulator (bound)": [],
+                          "accumulator (type)": [], "accumulator (sampled)": []}
+    for l in ops_layers:
+        for o in l.operations:
+            labels.append(l.name + {"main": "", "depthwise": " (dw)", "pointwise": " (pw)"}[o.part])
+            a = o.accumulator
+            series["weight bits"].append(None if o.weight.is_float else o.weight.bits)
+            series["input bits"].append(None if o.input.is_float else o.input.bits)
+            series["accumulator (bound)"].append(a.bound.width if a.bound else None)
+            series["accumulator (type)"].append(a.type.width if a.type else None)
+            series["accumulator (sampled)"].append(a.sampled.width if a.sampled else None)
+    out.append({"title": "Bit widths per operation",
+                "svg": Markup(charts.bit_profile(labels, series, "m3"))})
+    return out
+
+
+def page_data(facts: ModelFacts, meta: dict, data: dict, media: str = "screen",
+              paper: str = "a4", with_charts: bool = True) -> dict:
+    """Everything the template shows, as strings and lists."""
+    sde = os.environ.get("SOURCE_DATE_EPOCH")
+    date = (datetime.datetime.fromtimestamp(int(sde), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            if sde and sde.isdigit() else None)
+    return {
+        "title": meta["name"], "meta": meta, "media": media, "paper": paper, "date": date,
+        "inputs": [{"name": i.name, "shape": shape(i.shape), "config": i.type.config,
+                    "fixed": i.type.fixed or "float", "range": rng(i.type), "assumed": i.assumed}
+                   for i in facts.inputs],
+        "summary": _summary(facts, meta),
+        "warnings": list(facts.warnings),
+        "layers": [_layer_view(i, l, with_charts) for i, l in enumerate(facts.layers)],
+        "charts": _model_charts(facts) if with_charts else [],
+        "json": Markup(_script_json(data)),
+    }
+
+
+def _script_json(data: dict) -> str:
+    """JSON safe inside <script>: no '<', '>' or '&' that could close the block."""
+    s = json.dumps(data, indent=None, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e") \
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+@lru_cache(maxsize=1)
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_template_source),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    return env
+
+
+def _template_source(name: str) -> str:
+    # Read through importlib.resources: works for the wheel and for the
+    # editable install, where templates/ is mapped into qreport.templates.
+    return resources.files("qreport.templates").joinpath(name).read_text(encoding="utf-8")
+
+
+def _css(name: str) -> str:
+    return resources.files("qreport.templates").joinpath(name).read_text(encoding="utf-8")
+
+
+def render_html(facts: ModelFacts, meta: dict, data: dict, media: str = "screen",
+                paper: str = "a4") -> str:
+    """The whole self-contained HTML document."""
+    page = page_data(facts, meta, data, media, paper)
+    css = _css("report.css") + (_css("print.css") if media == "pdf" else "")
+    if media == "pdf":
+        css = css.replace("@page { size: A4", f"@page {{ size: {'letter' if paper == 'letter' else 'A4'}")
+    return _env().get_template("report.html").render(page=page, css=Markup(css))

@@ -1,0 +1,1 @@
+"""PDF via WeasyPrint, sandboxed: arrives with the PDF issue."""

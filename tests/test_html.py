@@ -1,0 +1,114 @@
+"""HTML datasheet: snapshots, determinism, escaping, self-containment."""
+
+import json
+import re
+
+import keras
+import numpy as np
+import pytest
+from qkeras import QActivation, QDense, quantized_bits
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from qreport.build import Options, analyse_file, render
+from qreport.cli import main
+
+from .conftest import EXAMPLES
+
+
+class HTMLSnapshot(SingleFileSnapshotExtension):
+    file_extension = "html"
+    _write_mode = WriteMode.TEXT
+
+
+@pytest.fixture
+def html_snapshot(snapshot):
+    return snapshot.use_extension(HTMLSnapshot)
+
+
+def _html(path, **kw):
+    facts, meta = analyse_file(path, Options(**kw))
+    return render(facts, meta, "html", Options(**kw)).decode()
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_html_snapshot(name, example_paths, html_snapshot, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert _html(example_paths[name]) == html_snapshot
+
+
+def test_html_is_byte_identical_across_runs(example_paths):
+    assert _html(example_paths["cnn"]) == _html(example_paths["cnn"])
+
+
+def test_embedded_json_equals_json_report(example_paths, tmp_path):
+    html = _html(example_paths["jet_mlp"])
+    m = re.search(r'<script type="application/json" id="qreport-data">(.*?)</script>', html, re.S)
+    embedded = json.loads(m.group(1))
+    out = tmp_path / "r.json"
+    main(["build", example_paths["jet_mlp"], "-o", str(out)])
+    assert embedded == json.loads(out.read_text())
+
+
+def test_self_contained_no_external_references(example_paths):
+    html = _html(example_paths["cnn"])
+    assert not re.search(r'(src|href)="(https?:|//|file:)', html)
+    assert "<link" not in html and "@import" not in html
+    assert "<script" in html and html.count("<script") == 1  # only the JSON data block
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "duplicate ids across inline SVGs"
+
+
+def test_source_date_epoch_adds_a_date(example_paths, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert "2023-11-14 22:13 UTC" in _html(example_paths["conv1d"])
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert "generated" not in _html(example_paths["conv1d"])
+
+
+def _hostile_model(tmp_path):
+    x = keras.Input((4,), name="in\"put")
+    h = QDense(3, kernel_quantizer=quantized_bits(4, 0, alpha=1), name="<img src=x onerror=alert(1)>")(x)
+    h = QActivation("quantized_relu(4,0)", name="naïve_\"quoted\"_ünïcødé_层")(h)
+    s = QDense(2, kernel_quantizer=quantized_bits(4, 0, alpha=1), name="s")
+    m = keras.Model(x, s(h), name="model")
+    s.name = "<script>alert(1)</script>"  # bypasses Keras's '/' check, as a crafted file could
+    m.name = "model<b>bold</b>"
+    return m
+
+
+def test_model_strings_render_as_text_never_markup(tmp_path):
+    from qreport.analysis.model import analyse
+    from qreport.render.html import render_html
+    from qreport.render.jsonreport import report_dict
+
+    m = _hostile_model(tmp_path)
+    facts = analyse(m)
+    meta = {"name": m.name, "file": "evil\".keras", "sha256": "0" * 64, "keras": "k", "qkeras": "q",
+            "qreport": "r"}
+    html = render_html(facts, meta, report_dict(facts, meta))
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<b>bold</b>" not in html
+    assert "naïve_&#34;quoted&#34;_ünïcødé_层" in html
+    body = html.split('id="qreport-data">')[1].split("</script>")[0]
+    assert "<" not in body and ">" not in body  # JSON cannot close its script block
+    assert [l["name"] for l in json.loads(body)["layers"]][-1] == "<script>alert(1)</script>"
+
+
+def test_title_is_escaped(example_paths, tmp_path):
+    out = tmp_path / "t.html"
+    assert main(["build", example_paths["jet_mlp"], "-o", str(out), "--title",
+                 "</title><script>alert(1)</script>"]) == 0
+    html = out.read_text()
+    assert "<script>alert(1)" not in html
+
+
+def test_model_without_quantized_layers_is_a_valid_report(tmp_path):
+    x = keras.Input((3,))
+    m = keras.Model(x, keras.layers.Flatten()(x))
+    p = tmp_path / "plain.keras"
+    m.save(p)
+    out = tmp_path / "p.html"
+    assert main(["build", str(p), "-o", str(out)]) == 0
+    assert "no multiply-accumulate layers" in out.read_text()
