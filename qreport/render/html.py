@@ -146,7 +146,7 @@ def _layer_view(i: int, l: LayerFacts, with_charts: bool) -> dict:
         for j, h in enumerate(l.histograms):
             q = l.quantizer("kernel" if h.part == "main" else h.part)
             title = "quantized " + ("kernel" if h.part == "main" else f"{h.part} kernel") + \
-                    (" (unscaled)" if q is not None and q.scale else "")
+                    (" (unscaled)" if q is not None and (q.scale or "").startswith("per-channel") else "")
             view["charts"].append(Markup(charts.weight_histogram(
                 list(h.values), list(h.counts), q.lsb if q is not None else None, title,
                 f"c{i}h{j}")))
@@ -261,7 +261,10 @@ def render_html(facts: ModelFacts, meta: dict, data: dict, media: str = "screen"
                 paper: str = "a4") -> str:
     """The whole self-contained HTML document."""
     page = page_data(facts, meta, data, media, paper)
-    css = _css("report.css") + (_css("print.css") if media == "pdf" else "")
+    css = _css("report.css")
     if media == "pdf":
+        from .pdf import font_css
+
+        css = font_css() + "\n" + css + _css("print.css")
         css = css.replace("@page { size: A4", f"@page {{ size: {'letter' if paper == 'letter' else 'A4'}")
     return _env().get_template("report.html").render(page=page, css=Markup(css))
