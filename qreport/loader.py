@@ -104,13 +104,20 @@ def _explain(path: str, exc: Exception) -> str:
     if "lambda" in low and ("safe_mode" in low or "unsafe" in low or "deserializ" in low):
         return (f"{path}: the model contains a Lambda layer, which runs arbitrary code; "
                 "refused in safe mode (pass --unsafe-load only if you trust the file)")
-    if "batchnorm" in low and ("qdensebatchnorm" in low or "qdepthwiseconv2dbatchnorm" in low
-                               or "batchnorm" in msg):
-        return (f"{path}: cannot load a QDenseBatchnorm/QDepthwiseConv2DBatchnorm layer: these "
-                "qkeras-v3 1.2.1 layers do not survive a .keras round trip; analyse the "
-                "in-memory model with qreport.analyse() instead")
-    if "could not locate" in low or "unknown layer" in low or "not found" in low and "class" in low:
-        return f"{path}: the model uses a class qreport does not know ({_first(msg)})"
+    bn = [c for c in ("QDenseBatchnorm", "QDepthwiseConv2DBatchnorm")
+          if c.lower() in low.replace("_", "").replace(" ", "") or c in msg]
+    if bn:
+        return (f"{path}: cannot load its {bn[0]} layer: qkeras-v3 1.2.1 cannot reload "
+                "QDenseBatchnorm/QDepthwiseConv2DBatchnorm from a saved file; analyse the "
+                "in-memory model with qreport.analyse(model) instead")
+    if "could not locate" in low or "unknown layer" in low or ("not found" in low and "class" in low):
+        import re
+
+        m = (re.search(r"could not locate (?:class|function) '([^']+)'", msg, re.I)
+             or re.search(r"unknown layer:?\s*'([^']+)'", msg, re.I))
+        name = m.group(1) if m else "?"
+        return (f"{path}: the model uses the class {name!r}, which is neither Keras nor QKeras "
+                "and is not registered; qreport cannot load custom layers")
     return f"{path}: cannot load model: {type(exc).__name__}: {_first(msg)}"
 
 

@@ -203,3 +203,32 @@ def test_wheel_ships_templates_schema_and_examples(tmp_path):
                        cwd=str(tmp_path))
     assert p.returncode == 0, p.stderr
     assert "<html" in out.read_text()
+
+
+@pytest.mark.parametrize("kind", ["dense", "depthwise"])
+def test_bn_folded_layers_that_cannot_reload_say_why(kind, tmp_path, capsys):
+    from qkeras import QDenseBatchnorm, QDepthwiseConv2DBatchnorm, quantized_bits
+    q = quantized_bits(4, 0, alpha=1)
+    layer, shape = ((QDenseBatchnorm(3, kernel_quantizer=q), (4,)) if kind == "dense" else
+                    (QDepthwiseConv2DBatchnorm(3, depthwise_quantizer=q), (5, 5, 2)))
+    x = keras.Input(shape)
+    p = tmp_path / "bn.keras"
+    keras.Model(x, layer(x)).save(p)
+    assert main(["build", str(p), "-o", str(tmp_path / "o.json")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reload" in err and "qreport.analyse(model)" in err and err.count("\n") == 1
+
+
+def test_unregistered_custom_layer_names_the_class(tmp_path, capsys):
+    @keras.saving.register_keras_serializable(package="elsewhere")
+    class MyOwnLayer(keras.layers.Layer):
+        def call(self, x):
+            return x
+
+    x = keras.Input((3,))
+    p = tmp_path / "custom.keras"
+    keras.Model(x, MyOwnLayer()(x)).save(p)
+    keras.saving.get_custom_objects().pop("elsewhere>MyOwnLayer", None)
+    assert main(["build", str(p), "-o", str(tmp_path / "o.json")]) == 1
+    err = capsys.readouterr().err
+    assert "MyOwnLayer" in err and err.count("\n") == 1
