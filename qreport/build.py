@@ -69,10 +69,11 @@ def load_sample(path: str, input_names: tuple[str, ...]) -> list:
                 keys = list(z.files)
                 if all(n in keys for n in input_names):
                     return [z[n] for n in input_names]
-                if len(keys) < len(input_names):
-                    raise QReportError(
-                        f"{path}: has arrays {keys}; the model needs {', '.join(input_names)}")
-                return [z[k] for k in keys[: len(input_names)]]
+                positional = [f"arr_{i}" for i in range(len(input_names))]
+                if keys == positional:  # np.savez(file, a, b): in input order
+                    return [z[k] for k in keys]
+                raise QReportError(f"{path}: has arrays {', '.join(keys) or '(none)'}; expected "
+                                   f"{', '.join(input_names)} (the model's input names)")
         if path.endswith(".npy"):
             if len(input_names) != 1:
                 raise QReportError(f"{path}: the model has {len(input_names)} inputs; use an .npz "
@@ -119,17 +120,17 @@ def render(facts, meta, fmt: str, opts: Options) -> bytes:
     if fmt == "json":
         return dumps(data).encode()
     stage = opts.progress or (lambda s: None)
-    from .render.html import render_html
+    from .render.html import render_document
 
     stage("charts")
-    html = render_html(facts, meta, data, media="pdf" if fmt == "pdf" else "screen",
-                       paper=opts.paper)
+    html, assets = render_document(facts, meta, data, media="pdf" if fmt == "pdf" else "screen",
+                                   paper=opts.paper)
     if fmt == "html":
         return html.encode()
     stage("rendering PDF")
     from .render.pdf import render_pdf
 
-    return render_pdf(html, meta)
+    return render_pdf(html, meta, assets=assets)
 
 
 def build(model_path: str, out: str, opts: Options) -> None:

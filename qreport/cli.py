@@ -55,21 +55,54 @@ def _quiet_tf() -> None:
 
 
 class _Progress:
-    """One status line on a TTY's stderr; silent otherwise."""
+    """A status line on stderr for builds that take more than a moment.
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty() and not os.environ.get("CI")
-        self.stages = 0
+    Only on a terminal (never in CI logs or pipes), never with --quiet, and
+    only once the build has run for DELAY seconds: fast builds print nothing.
+    A background thread redraws the line with the stage and elapsed time.
+    """
+
+    DELAY = 1.5
+    STAGES = ("loading", "analysing", "charts", "rendering PDF")
+
+    def __init__(self, enabled: bool, stream=None):
+        import threading
+        import time
+
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty() and not os.environ.get("CI")
+        self._time = time.monotonic
+        self.start = self._time()
+        self.stage = ""
+        self.shown = False
+        self._stop = threading.Event()
+        self._thread = None
+        if self.enabled:
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
 
     def __call__(self, stage: str) -> None:
-        if self.enabled:
-            self.stages += 1
-            sys.stderr.write(f"\r\033[Kqreport: {stage}…")
-            sys.stderr.flush()
+        self.stage = stage
+
+    def _line(self) -> str:
+        n = self.STAGES.index(self.stage) + 1 if self.stage in self.STAGES else 0
+        bar = "#" * n + "." * (len(self.STAGES) - n)
+        return f"\r\033[Kqreport [{bar}] {self.stage}… {self._time() - self.start:4.1f} s"
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.2):
+            if self.stage and self._time() - self.start >= self.DELAY:
+                self.stream.write(self._line())
+                self.stream.flush()
+                self.shown = True
 
     def done(self) -> None:
-        if self.enabled and self.stages:
-            sys.stderr.write("\r\033[K")
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 def main(argv=None) -> int:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 
 from .errors import QReportError
 
 SUFFIXES = (".keras", ".h5", ".hdf5")
+MAX_UNCOMPRESSED = 8 << 30           # an archive that inflates beyond 8 GiB is refused
+MAX_RATIO = 200                      # ... or that inflates 200x (a zip bomb), above 64 MiB
+QUANTIZER_FIELDS = ("quantizer", "activation")  # config keys that QKeras turns into quantizers
+ALLOWED_MODULES = ("keras", "qkeras")
 
 
 def import_keras():
@@ -75,10 +80,83 @@ def check_model_path(path: str) -> None:
             raise QReportError(f"{path}: corrupted .keras archive (bad member {bad})")
         if "config.json" not in names:
             raise QReportError(f"{path}: not a .keras archive (no config.json)")
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            total = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos) or 1
+            if total > MAX_UNCOMPRESSED or (total > 64 << 20 and total / packed > MAX_RATIO):
+                raise QReportError(f"{path}: archive inflates to {total / 2**30:.1f} GiB "
+                                   f"({total / packed:.0f}x its size); refused as a likely zip bomb")
+            try:
+                config = json.loads(z.read("config.json"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise QReportError(f"{path}: config.json is not valid JSON ({exc})") from None
+        vet_config(config, path)
     else:
         with open(path, "rb") as f:
             if f.read(8) != b"\x89HDF\r\n\x1a\n":
                 raise QReportError(f"{path}: not an HDF5 file")
+        try:
+            import h5py
+
+            with h5py.File(path, "r") as h:
+                raw = h.attrs.get("model_config")
+        except Exception as exc:  # h5py raises OSError/KeyError/... on damaged files
+            raise QReportError(f"{path}: damaged HDF5 file ({type(exc).__name__}: {exc})") from None
+        if raw is None:
+            raise QReportError(f"{path}: HDF5 file holds no Keras model (no model_config)")
+        try:
+            config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise QReportError(f"{path}: model_config is not valid JSON ({exc})") from None
+        vet_config(config, path)
+
+
+def vet_config(config, path: str) -> None:
+    """Refuse a model config that reaches outside Keras/QKeras, before Keras reads it.
+
+    QKeras turns quantizer strings into objects with its own parser, which
+    calls any module-level function of qkeras.quantizers by name; qreport
+    does not rely on it: every quantizer string must be a literal call of a
+    QKeras quantizer (or a plain Keras activation name), and every
+    ``module`` a config names must be Keras or QKeras.
+    """
+    from .analysis.quantizers import QUANTIZER_KINDS, QuantizerError, parse_quantizer
+
+    stack = [(config, "")]
+    seen = 0
+    while stack:
+        node, where = stack.pop()
+        seen += 1
+        if seen > 2_000_000:
+            raise QReportError(f"{path}: config.json is unreasonably large")
+        if isinstance(node, dict):
+            mod = node.get("module")
+            if isinstance(mod, str) and mod.split(".")[0] not in ALLOWED_MODULES:
+                cls = node.get("class_name")
+                what = f"the class {cls!r} from module {mod!r}" if isinstance(cls, str) else f"module {mod!r}"
+                raise QReportError(f"{path}: the model config refers to {what}{where}; "
+                                   "qreport only loads Keras and QKeras classes")
+            for k, v in node.items():
+                if isinstance(v, str) and isinstance(k, str) and k.endswith(QUANTIZER_FIELDS):
+                    _vet_quantizer_string(v, f"{where} {k}", path, parse_quantizer,
+                                          QuantizerError, QUANTIZER_KINDS)
+                elif isinstance(v, (dict, list)):
+                    name = node.get("name") if isinstance(node.get("name"), str) else None
+                    stack.append((v, f" (in {name!r})" if name else where))
+        elif isinstance(node, list):
+            stack.extend((v, where) for v in node if isinstance(v, (dict, list)))
+
+
+def _vet_quantizer_string(text, where, path, parse, error, kinds):
+    import re
+
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) and text not in kinds:
+        return  # a plain activation name ("relu", "linear"): Keras looks it up by name
+    try:
+        parse(text)
+    except error as exc:
+        raise QReportError(f"{path}: refused quantizer string{where}: {exc}") from None
 
 
 def load_model(path: str, unsafe: bool = False):

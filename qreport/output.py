@@ -28,7 +28,10 @@ def check_output_path(out: str, model_path: str | None, formats: tuple[str, ...]
 def write_atomic(path: str, data: bytes) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename over it."""
     d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".qreport-", suffix=".tmp", dir=d)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".qreport-", suffix=".tmp", dir=d)
+    except OSError as exc:
+        raise QReportError(f"{path}: cannot write report: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

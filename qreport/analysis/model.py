@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import accumulator as acc
+from .errors import AnalysisError
 from . import graph as g
 from . import operations as ops
-from .quantizers import (FLOAT, QFact, derived_range_fact, float_fact, parse_quantizer,
-                         quantizer_fact, QUANTIZER_KINDS)
+from .quantizers import (FLOAT, QFact, QuantizerError, derived_range_fact, float_fact,
+                         parse_quantizer, quantizer_fact, QUANTIZER_KINDS)
 
 DEFAULT_INPUT = "quantized_relu(8,0)"
 
@@ -95,10 +96,6 @@ class ModelFacts:
     sample: str | None = None
 
 
-class AnalysisError(ValueError):
-    """The model or the options cannot be analysed as given."""
-
-
 # --------------------------------------------------------------------------
 
 def _input_types(graph: g.FlatGraph, input_quantizers) -> list[InputFacts]:
@@ -153,6 +150,9 @@ def _merge(cls: str, ts: list[QFact], name: str) -> QFact:
 
 
 def _activation_fact(q, name: str, warnings: list[str]) -> QFact:
+    if q is not None and not callable(q) and type(q).__name__ not in QUANTIZER_KINDS:
+        raise AnalysisError(f"{name}: the activation is a {type(q).__name__}, not a quantizer "
+                            "(a damaged model config?)")
     f = quantizer_fact(q)
     if f.is_float and f.config not in ("float", "linear"):
         warnings.append(f"{name}: activation {f.config!r} is not a quantizer: output treated as float")
@@ -219,54 +219,10 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     parts_of: dict[str, list[ops.Part]] = {}
     warnings_all: list[str] = []
     for node in graph.nodes:
-        layer, cls, name = node.layer, type(node.layer).__name__, node.name
-        in_types = [types.get(k, FLOAT) for k in node.in_keys]
-        x = in_types[0] if in_types else FLOAT
-        warns: list[str] = []
-        ops_list: list[ops.Operation] = []
-        quants: list[tuple[str, QFact]] = [("input", x)] if len(in_types) == 1 else [
-            (f"input {i}", t) for i, t in enumerate(in_types)]
-        counts, hists = None, ()
-        in_shape = node.in_shapes[0] if node.in_shapes else ()
-        out_shape = node.out_shapes[0] if node.out_shapes else ()
-        if cls in ops.WEIGHT_LAYERS:
-            out_t, ops_list, counts, hists, parts = _weight_layer(node, cls, x, warns)
-            parts_of[name] = parts
-            for p in parts:
-                quants.append(("kernel" if p.part == "main" else p.part, p.weight))
-            if parts[-1].bias_fact is not None:
-                quants.append(("bias", parts[-1].bias_fact))
-        elif cls in ACTIVATIONS:
-            q = getattr(layer, "quantizer", None) if cls == "QAdaptiveActivation" else None
-            out_t = _activation_fact(q if q is not None else layer.activation, name, warns)
-        elif cls in PASS_THROUGH or (cls == "Activation" and getattr(layer.activation, "__name__", "") == "linear"):
-            out_t = x
-        elif cls in ZERO_PADDING:
-            out_t = x if (x.is_float or x.min is None or x.min <= 0 <= x.max) else \
-                derived_range_fact(min(x.min, 0.0), max(x.max, 0.0), x.lsb, "zero-padded")
-        elif cls in MERGES:
-            out_t = _merge(cls, in_types, name)
-        elif cls in AVERAGE_POOL:
-            out_t = _avg_pool(layer, cls, x, in_shape, name, warns)
-        else:
-            out_t = FLOAT
-            n_par = int(sum(int(np.prod(w.shape)) for w in layer.weights))
-            what = f"; its {n_par} parameters are not counted" if n_par else ""
-            warns.append(f"{name}: {cls} is not a quantized operation qreport analyses: "
-                         f"output treated as float{what}")
-        if out_t is not x and out_t.is_float and not x.is_float and cls not in ops.WEIGHT_LAYERS \
-                and not any("float" in w for w in warns):
-            warns.append(f"{name}: output is float")
-        for k in node.out_keys:
-            types[k] = out_t
-        keep = cls in ops.WEIGHT_LAYERS or out_t != x or warns or len(in_types) > 1
-        if keep:
-            quants.append(("output", out_t))
-            layers.append(LayerFacts(
-                name=name, class_name=cls, inputs=node.inbound, input_shape=in_shape,
-                output_shape=out_shape, quantizers=tuple(quants), operations=tuple(ops_list),
-                counts=counts, output_type=out_t, histograms=tuple(hists), warnings=tuple(warns)))
-        warnings_all.extend(warns)
+        try:
+            _analyse_node(node, types, layers, parts_of, warnings_all)
+        except QuantizerError as exc:
+            raise AnalysisError(f"{node.name}: {exc}") from None
     if sample is not None:
         layers = _with_samples(graph, layers, parts_of, input_qs, sample, batch_size)
     if not any(l.operations for l in layers):
@@ -275,6 +231,58 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     facts = ModelFacts(name=model.name, inputs=tuple(inputs), layers=tuple(layers),
                        totals=_totals(layers), warnings=tuple(warnings_all))
     return facts, parts_of
+
+
+def _analyse_node(node, types, layers, parts_of, warnings_all) -> None:
+    """Type, facts and (for weight layers) parts of one layer call."""
+    layer, cls, name = node.layer, type(node.layer).__name__, node.name
+    in_types = [types.get(k, FLOAT) for k in node.in_keys]
+    x = in_types[0] if in_types else FLOAT
+    warns: list[str] = []
+    ops_list: list[ops.Operation] = []
+    quants: list[tuple[str, QFact]] = [("input", x)] if len(in_types) == 1 else [
+        (f"input {i}", t) for i, t in enumerate(in_types)]
+    counts, hists = None, ()
+    in_shape = node.in_shapes[0] if node.in_shapes else ()
+    out_shape = node.out_shapes[0] if node.out_shapes else ()
+    if cls in ops.WEIGHT_LAYERS:
+        out_t, ops_list, counts, hists, parts = _weight_layer(node, cls, x, warns)
+        parts_of[name] = parts
+        for p in parts:
+            quants.append(("kernel" if p.part == "main" else p.part, p.weight))
+        if parts[-1].bias_fact is not None:
+            quants.append(("bias", parts[-1].bias_fact))
+    elif cls in ACTIVATIONS:
+        q = getattr(layer, "quantizer", None) if cls == "QAdaptiveActivation" else None
+        out_t = _activation_fact(q if q is not None else layer.activation, name, warns)
+    elif cls in PASS_THROUGH or (cls == "Activation" and getattr(layer.activation, "__name__", "") == "linear"):
+        out_t = x
+    elif cls in ZERO_PADDING:
+        out_t = x if (x.is_float or x.min is None or x.min <= 0 <= x.max) else \
+            derived_range_fact(min(x.min, 0.0), max(x.max, 0.0), x.lsb, "zero-padded")
+    elif cls in MERGES:
+        out_t = _merge(cls, in_types, name)
+    elif cls in AVERAGE_POOL:
+        out_t = _avg_pool(layer, cls, x, in_shape, name, warns)
+    else:
+        out_t = FLOAT
+        n_par = int(sum(int(np.prod(w.shape)) for w in layer.weights))
+        what = f"; its {n_par} parameters are not counted" if n_par else ""
+        warns.append(f"{name}: {cls} is not a quantized operation qreport analyses: "
+                     f"output treated as float{what}")
+    if out_t is not x and out_t.is_float and not x.is_float and cls not in ops.WEIGHT_LAYERS \
+            and not any("float" in w for w in warns):
+        warns.append(f"{name}: output is float")
+    for k in node.out_keys:
+        types[k] = out_t
+    keep = cls in ops.WEIGHT_LAYERS or out_t != x or warns or len(in_types) > 1
+    if keep:
+        quants.append(("output", out_t))
+        layers.append(LayerFacts(
+            name=name, class_name=cls, inputs=node.inbound, input_shape=in_shape,
+            output_shape=out_shape, quantizers=tuple(quants), operations=tuple(ops_list),
+            counts=counts, output_type=out_t, histograms=tuple(hists), warnings=tuple(warns)))
+    warnings_all.extend(warns)
 
 
 def _weight_layer(node, cls, x: QFact, warns: list[str]):
@@ -327,6 +335,9 @@ def _weight_layer(node, cls, x: QFact, warns: list[str]):
     last = parts[-1]
     act = getattr(layer, "activation", None)
     act_name = getattr(act, "__name__", type(act).__name__)
+    if act is not None and not callable(act) and type(act).__name__ not in QUANTIZER_KINDS:
+        raise AnalysisError(f"{name}: the activation is a {type(act).__name__}, not a quantizer "
+                            "(a damaged model config?)")
     if act is not None and type(act).__name__ in QUANTIZER_KINDS:
         out_t = quantizer_fact(act)
     elif act is None or act_name == "linear":

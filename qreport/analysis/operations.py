@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import accumulator as acc
+from .errors import AnalysisError
 from .fixed import fractional_bits_of_step, pow2_grid_step
 from .quantizers import (FLOAT, MODE_FLOAT, QFact, derived_range_fact, describe,
                          quantizer_fact)
@@ -162,6 +163,22 @@ def _raw_weights(layer, cls: str):
     return ks, b
 
 
+def usable_quantizer(q, role: str, name: str, notes: list):
+    """q if qreport knows it; None (float) for other callables; AnalysisError otherwise."""
+    from .quantizers import QUANTIZER_KINDS
+
+    if q is None or type(q).__name__ in QUANTIZER_KINDS:
+        return q
+    label = getattr(q, "__name__", type(q).__name__)
+    if callable(q):
+        if label != "linear":
+            notes.append(f"{name}: {role} quantizer {label!r} is not a QKeras quantizer: "
+                         "treated as float")
+        return None
+    raise AnalysisError(f"{name}: the {role} quantizer is a {type(q).__name__}, not a quantizer "
+                        "(a damaged model config?)")
+
+
 def _quantizers(layer, cls: str):
     g = lambda n: getattr(layer, n, None)  # noqa: E731
     if cls in SEPARABLE:
@@ -199,6 +216,9 @@ def _per_output(scale: np.ndarray, canon) -> np.ndarray | None:
 
 def build_part(part: str, q, raw: np.ndarray, canon, name: str) -> Part:
     """Quantize one kernel and put it in canonical layout."""
+    if not np.all(np.isfinite(raw)):
+        raise AnalysisError(f"{name}: the {'kernel' if part == 'main' else part + ' kernel'} "
+                            "holds NaN or Inf values (a damaged weights file?)")
     wf = quantizer_fact(q) if q is not None else FLOAT
     qk, scale = quantize(q, raw)
     p = Part(part=part, weight=wf, kernel=canon(qk), native=qk)
@@ -248,6 +268,10 @@ def analyse_weight_layer(layer, cls: str, in_shape: tuple, out_shape: tuple, x: 
     """Parts of a weight layer, with MACs and masks; bias attached to the last part."""
     ks, bias = _raw_weights(layer, cls)
     kq, bq = _quantizers(layer, cls)
+    notes: list[str] = []
+    roles = ("depthwise", "pointwise") if cls in SEPARABLE else ("kernel",)
+    kq = [usable_quantizer(q, r, name, notes) for q, r in zip(kq, roles)]
+    bq = usable_quantizer(bq, "bias", name, notes)
     df = getattr(layer, "data_format", "channels_last")
     parts: list[Part] = []
     if cls in DENSE:
@@ -296,8 +320,11 @@ def analyse_weight_layer(layer, cls: str, in_shape: tuple, out_shape: tuple, x: 
                 p2.terms = pw.shape[-2]
                 p2.macs = out_pos * pw.shape[-2] * pw.shape[-1]
                 parts.append(p2)
+    parts[0].notes.extend(notes)
     last = parts[-1]
     if bias is not None:
+        if not np.all(np.isfinite(bias)):
+            raise AnalysisError(f"{name}: the bias holds NaN or Inf values (a damaged weights file?)")
         bf = quantizer_fact(bq) if bq is not None else FLOAT
         qb, _ = quantize(bq, bias)
         last.bias_fact = bf

@@ -203,7 +203,25 @@ def quantizer_fact(q) -> QFact:
         if name == "linear":
             return FLOAT
         return float_fact(name)
-    return _FACTS[kind](q, kind)
+    _check_params(q, kind)
+    try:
+        return _FACTS[kind](q, kind)
+    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+        raise QuantizerError(f"{kind} with invalid parameters ({exc})") from None
+
+
+def _check_params(q, kind: str) -> None:
+    """Refuse parameters QKeras accepted without checking (bits=None, bits=10**9, …)."""
+    for attr, lo, hi in (("bits", 1, 64), ("integer", -64, 64)):
+        if not hasattr(q, attr):
+            continue
+        v = getattr(q, attr)
+        try:
+            ok = float(_num(v)).is_integer() and lo <= _num(v) <= hi
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise QuantizerError(f"{kind}: {attr}={v!r} is not an integer in [{lo}, {hi}]")
 
 
 def _grid_fact(kind, q, mode, bits, integer, lo, hi, lsb, *, scale=None, notes=(),

@@ -14,13 +14,12 @@ import dataclasses
 import numpy as np
 
 from . import accumulator as acc
+from .errors import AnalysisError
 from . import graph as g
 from . import operations as ops
 
 
 def _check_sample(graph: g.FlatGraph, sample) -> list[np.ndarray]:
-    from .model import AnalysisError
-
     arrays = list(sample)
     if len(arrays) != len(graph.input_keys):
         raise AnalysisError(f"sample has {len(arrays)} arrays, the model has "
@@ -111,8 +110,6 @@ def _with_samples(graph, layers, parts_of, input_qs, sample, batch_size):
     The sample is passed through each input's assumed quantizer first: the
     hardware sees quantized inputs, and the bound assumes them.
     """
-    from .model import AnalysisError
-
     arrays = _check_sample(graph, sample)
     by_name = {n.name: n for n in graph.nodes}
     targets = [l for l in layers if l.name in parts_of and l.operations

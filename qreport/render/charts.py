@@ -140,44 +140,6 @@ def bit_profile(labels: list[str], series: dict[str, list], prefix: str) -> str:
     return _svg(fig, prefix)
 
 
-def weight_histogram(values: list[float], counts: list[int], lsb: float | None, title: str,
-                     prefix: str) -> str:
-    """Quantized weight values on their grid: one bar per grid value."""
-    fig = _fig(3.4, 2.0)
-    with matplotlib.rc_context(RC):
-        ax = _ax(fig)
-        width = (lsb * 0.8) if lsb else None
-        if width is None and len(values) > 1:
-            width = (max(values) - min(values)) / len(values) * 0.9
-        ax.bar(values, counts, width=width or 0.8, color=FILLS[0], edgecolor=EDGE, linewidth=0.3)
-        ax.set_xlabel("quantized value" + (f" (grid step {lsb:g})" if lsb else ""))
-        ax.set_ylabel("count")
-        ax.set_title(title, loc="left")
-        fig.tight_layout(pad=0.4)
-    return _svg(fig, prefix)
-
-
-def channel_widths(widths: list[int], layer_width: int | None, title: str, prefix: str) -> str:
-    """Accumulator width needed by each output channel, the layer's width as a line."""
-    fig = _fig(3.4, 2.0)
-    with matplotlib.rc_context(RC):
-        ax = _ax(fig)
-        x = list(range(len(widths)))
-        ax.bar(x, widths, width=0.85 if len(widths) < 200 else 1.0, color=FILLS[1],
-               edgecolor=EDGE if len(widths) <= 64 else "none", linewidth=0.3)
-        if layer_width is not None:
-            ax.axhline(layer_width, color=EDGE, linewidth=0.8, linestyle="--")
-            ax.annotate(f"layer: {layer_width} bits", (0.99, layer_width), xycoords=("axes fraction", "data"),
-                        ha="right", va="bottom", fontsize=7)
-        ax.set_xlabel("output channel")
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_ylabel("width (bits)")
-        ax.set_ylim(0, (max(widths + [layer_width or 0]) or 1) * 1.18)
-        ax.set_title(title, loc="left")
-        fig.tight_layout(pad=0.4)
-    return _svg(fig, prefix)
-
-
 def _si(v, _pos=None) -> str:
     v = float(v)
     for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from ..analysis.model import LayerFacts, ModelFacts
 from ..analysis.quantizers import QFact
-from . import charts
+from . import charts, svgplot
 
 MULTIPLIERS = {
     "mult": "{w}-bit × {x}-bit fixed-point multiplier",
@@ -85,6 +85,28 @@ def kib(bits: int) -> str:
 
 # ------------------------------------------------------------------ view data
 
+class Charts:
+    """Where chart SVGs go: inline (HTML) or into PDF assets served by the fetcher.
+
+    WeasyPrint computes styles for every element of an inline SVG as part of
+    the HTML tree; as an image (``qreport-asset:charts/N.svg``, served from
+    memory by the sandboxed fetcher) a chart stays vector but is drawn once,
+    outside the cascade: the PDF of a MobileNet renders twice as fast.
+    """
+
+    def __init__(self, inline: bool):
+        self.inline = inline
+        self.assets: dict[str, bytes] = {}
+
+    def __call__(self, svg: str, alt: str) -> Markup:
+        if self.inline:
+            return Markup(svg)
+        name = f"charts/{len(self.assets)}.svg"
+        self.assets[name] = svg.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ', 1) \
+            .encode() if "xmlns:xlink" not in svg else svg.encode()
+        return Markup('<img class="chart" src="qreport-asset:{}" alt="{}">').format(name, alt)
+
+
 def _qrow(role: str, f: QFact) -> dict:
     return {"role": role, "kind": f.kind, "config": f.config, "fixed": f.fixed or "—",
             "range": rng(f), "lsb": pow2(f.lsb), "bits": str(f.bits),
@@ -120,7 +142,7 @@ def _op_view(l: LayerFacts, o, idx: int) -> dict:
     }
 
 
-def _layer_view(i: int, l: LayerFacts, with_charts: bool) -> dict:
+def _layer_view(i: int, l: LayerFacts, chart) -> dict:
     c = l.counts
     counts = []
     if c is not None:
@@ -142,20 +164,19 @@ def _layer_view(i: int, l: LayerFacts, with_charts: bool) -> dict:
         "op_names": " + ".join(o.name for o in l.operations),
         "row_counts": c,
     }
-    if with_charts:
+    if chart is not None:
         for j, h in enumerate(l.histograms):
             q = l.quantizer("kernel" if h.part == "main" else h.part)
             title = "quantized " + ("kernel" if h.part == "main" else f"{h.part} kernel") + \
                     (" (unscaled)" if q is not None and (q.scale or "").startswith("per-channel") else "")
-            view["charts"].append(Markup(charts.weight_histogram(
-                list(h.values), list(h.counts), q.lsb if q is not None else None, title,
-                f"c{i}h{j}")))
+            view["charts"].append(chart(svgplot.weight_histogram(
+                h.values, h.counts, q.lsb if q is not None else None, title), title))
         for j, o in enumerate(l.operations):
             a = o.accumulator
             if a.per_channel_width:
                 t = "accumulator width per channel" + (f" ({o.part})" if o.part != "main" else "")
-                view["charts"].append(Markup(charts.channel_widths(
-                    list(a.per_channel_width), a.bound.width, t, f"c{i}w{j}")))
+                view["charts"].append(chart(svgplot.channel_widths(
+                    a.per_channel_width, a.bound.width, t), t))
     return view
 
 
@@ -183,18 +204,18 @@ def _summary(facts: ModelFacts, meta: dict) -> dict:
     }
 
 
-def _model_charts(facts: ModelFacts) -> list[dict]:
+def _model_charts(facts: ModelFacts, chart) -> list[dict]:
     ops_layers = [l for l in facts.layers if l.operations]
     if not ops_layers:
         return []
     names = [l.name for l in ops_layers]
     op_names = [k for k, _ in facts.totals.macs_by_operation]
     table = [[sum(o.macs for o in l.operations if o.name == k) for k in op_names] for l in ops_layers]
-    out = [{"title": "MACs per layer, by operation type",
-            "svg": Markup(charts.macs_by_layer(names, op_names, table, "m1"))},
-           {"title": "Parameter memory per layer",
-            "svg": Markup(charts.memory_by_layer(names, [l.counts.weight_bits for l in ops_layers],
-                                                 [l.counts.bias_bits for l in ops_layers], "m2"))}]
+    t1, t2 = "MACs per layer, by operation type", "Parameter memory per layer"
+    out = [{"title": t1, "svg": chart(charts.macs_by_layer(names, op_names, table, "m1"), t1)},
+           {"title": t2, "svg": chart(charts.memory_by_layer(
+               names, [l.counts.weight_bits for l in ops_layers],
+               [l.counts.bias_bits for l in ops_layers], "m2"), t2)}]
     labels, series = [], {"weight bits": [], "input bits": [], "accumulator (bound)": [],
                           "accumulator (type)": [], "accumulator (sampled)": []}
     for l in ops_layers:
@@ -206,14 +227,18 @@ def _model_charts(facts: ModelFacts) -> list[dict]:
             series["accumulator (bound)"].append(a.bound.width if a.bound else None)
             series["accumulator (type)"].append(a.type.width if a.type else None)
             series["accumulator (sampled)"].append(a.sampled.width if a.sampled else None)
-    out.append({"title": "Bit widths per operation",
-                "svg": Markup(charts.bit_profile(labels, series, "m3"))})
+    t3 = "Bit widths per operation"
+    out.append({"title": t3, "svg": chart(charts.bit_profile(labels, series, "m3"), t3)})
     return out
 
 
-def page_data(facts: ModelFacts, meta: dict, data: dict, media: str = "screen",
-              paper: str = "a4", with_charts: bool = True) -> dict:
-    """Everything the template shows, as strings and lists."""
+def page_data(facts: ModelFacts, meta: dict, data: dict | None, media: str = "screen",
+              paper: str = "a4", chart: Charts | None = None) -> dict:
+    """Everything the template shows, as strings and lists.
+
+    ``data`` is the JSON report to embed (None: no embedded JSON, for the PDF);
+    ``chart`` places chart SVGs (None: no charts).
+    """
     sde = os.environ.get("SOURCE_DATE_EPOCH")
     date = (datetime.datetime.fromtimestamp(int(sde), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
             if sde and sde.isdigit() else None)
@@ -224,9 +249,9 @@ def page_data(facts: ModelFacts, meta: dict, data: dict, media: str = "screen",
                    for i in facts.inputs],
         "summary": _summary(facts, meta),
         "warnings": list(facts.warnings),
-        "layers": [_layer_view(i, l, with_charts) for i, l in enumerate(facts.layers)],
-        "charts": _model_charts(facts) if with_charts else [],
-        "json": Markup(_script_json(data)),
+        "layers": [_layer_view(i, l, chart) for i, l in enumerate(facts.layers)],
+        "charts": _model_charts(facts, chart) if chart is not None else [],
+        "json": Markup(_script_json(data)) if data is not None else None,
     }
 
 
@@ -259,12 +284,19 @@ def _css(name: str) -> str:
 
 def render_html(facts: ModelFacts, meta: dict, data: dict, media: str = "screen",
                 paper: str = "a4") -> str:
-    """The whole self-contained HTML document."""
-    page = page_data(facts, meta, data, media, paper)
+    """The whole self-contained HTML document (screen: charts and JSON inline)."""
+    return render_document(facts, meta, data, media, paper)[0]
+
+
+def render_document(facts: ModelFacts, meta: dict, data: dict | None, media: str = "screen",
+                    paper: str = "a4") -> tuple[str, dict[str, bytes]]:
+    """(HTML, assets): for media "pdf" the charts are assets and no JSON is embedded."""
+    chart = Charts(inline=media != "pdf")
+    page = page_data(facts, meta, data if media != "pdf" else None, media, paper, chart)
     css = _css("report.css")
     if media == "pdf":
         from .pdf import font_css
 
         css = font_css() + "\n" + css + _css("print.css")
         css = css.replace("@page { size: A4", f"@page {{ size: {'letter' if paper == 'letter' else 'A4'}")
-    return _env().get_template("report.html").render(page=page, css=Markup(css))
+    return _env().get_template("report.html").render(page=page, css=Markup(css)), chart.assets

@@ -30,11 +30,15 @@ def _font_dir() -> str:
     return os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
 
 
-def make_fetcher():
+def make_fetcher(assets: dict[str, bytes] | None = None):
     """A WeasyPrint URL fetcher that serves only qreport's assets.
+
+    Args:
+        assets: the report's own files (charts), by name under ``qreport-asset:``.
 
     Returns an object whose ``refused`` list records every URL it turned down.
     """
+    own = dict(assets or {})
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class SandboxFetcher(URLFetcher):
@@ -45,6 +49,8 @@ def make_fetcher():
         def fetch(self, url, headers=None):
             if url.startswith(SCHEME):
                 name = url[len(SCHEME):].lstrip("/")
+                if name in own:
+                    return URLFetcherResponse(url, own[name], {"Content-Type": "image/svg+xml"})
                 if name in FONTS:
                     with open(os.path.join(_font_dir(), FONTS[name]), "rb") as f:
                         return URLFetcherResponse(url, f.read(), {"Content-Type": "font/ttf"})
@@ -69,13 +75,13 @@ def font_css() -> str:
         f'src: url("{SCHEME}fonts/{f}"); }}' for fam, w, s, f in faces)
 
 
-def render_pdf(html: str, meta: dict, fetcher=None) -> bytes:
-    """PDF bytes for the print-media HTML of a report."""
+def render_pdf(html: str, meta: dict, fetcher=None, assets: dict[str, bytes] | None = None) -> bytes:
+    """PDF bytes for the print-media HTML of a report and its chart assets."""
     import weasyprint
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    fetcher = fetcher or make_fetcher()
+    fetcher = fetcher or make_fetcher(assets)
     doc = weasyprint.HTML(string=html, base_url=SCHEME + "/", url_fetcher=fetcher).render()
     md = doc.metadata
     md.title = meta["name"]

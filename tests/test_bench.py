@@ -1,0 +1,23 @@
+"""The benchmark's code path, on a tiny model (asserts nothing about time)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def test_bench_smoke():
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--smoke"],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    for line in ("floor (import + load)", "qreport build .json", "qreport build .pdf",
+                 "reference print_qstats", "analysis alone", "json/floor", "peak RSS/floor"):
+        assert line in p.stdout
+    result = p.stdout.strip().splitlines()[-2].split("results: ")[1]
+    data = json.load(open(result))
+    r = data["results"][0]
+    assert r["model"] == "jet_mlp" and r["floor_s"] > 0 and r["analysis_s"] > 0
+    assert set(r["ratios"]) == set(data["targets"])
+    os.unlink(result)
