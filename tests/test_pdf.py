@@ -75,8 +75,7 @@ def test_urls_in_model_strings_never_reach_the_network_or_disk(tmp_path):
     from qkeras import QDense, quantized_bits
 
     from qreport.analysis.model import analyse
-    from qreport.render.html import render_html
-    from qreport.render.jsonreport import report_dict
+    from qreport.render.html import render_document
 
     x = keras.Input((3,))
     d = QDense(2, kernel_quantizer=quantized_bits(4, 0, alpha=1), name="d")
@@ -85,8 +84,9 @@ def test_urls_in_model_strings_never_reach_the_network_or_disk(tmp_path):
     facts = analyse(m)
     meta = {"name": '<img src="http://127.0.0.1:9/t.png">', "file": "m.keras", "sha256": "0" * 64,
             "keras": "k", "qkeras": "q", "qreport": "r"}
-    html = render_html(facts, meta, report_dict(facts, meta), media="pdf")
-    fetcher = make_fetcher()
+    html, assets = render_document(facts, meta, None, media="pdf")
+    assert assets  # the charts: served from memory, the only files the PDF may read
+    fetcher = make_fetcher(assets)
     data = render_pdf(html, meta, fetcher)
     assert fetcher.refused == []                       # escaped: never became a URL
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
@@ -94,6 +94,6 @@ def test_urls_in_model_strings_never_reach_the_network_or_disk(tmp_path):
     # and if markup ever slipped through, the fetcher is what stands in the way:
     evil = html.replace("<main>", '<main><img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png">'
                                   '<style>@import url("file:///etc/hostname");</style>')
-    fetcher = make_fetcher()
+    fetcher = make_fetcher(assets)
     render_pdf(evil, meta, fetcher)
     assert set(fetcher.refused) == {"file:///etc/passwd", "http://127.0.0.1:9/x.png", "file:///etc/hostname"}
