@@ -100,9 +100,9 @@ def analyse_file(model_path: str, opts: Options):
     try:
         sample = None
         if opts.sample:
-            from .analysis.graph import flatten
+            from .analysis.graph import input_names
 
-            sample = load_sample(opts.sample, flatten(model).input_names)
+            sample = load_sample(opts.sample, input_names(model))
         facts = analyse(model, opts.input_quantizers, sample)
     except (AnalysisError, GraphError, QuantizerError) as exc:
         raise QReportError(str(exc)) from None

@@ -70,7 +70,7 @@ def extract_model_operations(model, input_quantizers=None):
         o = l.operations[0]
         w, x = o.weight, o.input
         if len(l.operations) > 1:
-            n_weights = [h_count(l, p.part) for p in l.operations]
+            n_weights = [_kernel_size(l, p.part) for p in l.operations]
             w_types = [_mode(p.weight) for p in l.operations]
         else:
             n_weights, w_types = l.counts.weights, _mode(w)
@@ -86,7 +86,8 @@ def extract_model_operations(model, input_quantizers=None):
     return out
 
 
-def h_count(layer, part):
+def _kernel_size(layer, part: str) -> int:
+    """Weights of one kernel of a layer: its histogram counts every entry once."""
     for h in layer.histograms:
         if h.part == part:
             return int(sum(h.counts))
@@ -110,7 +111,7 @@ def print_qstats(model, input_quantizers=None):
         if l.counts is None:
             continue
         for o in l.operations:
-            n = h_count(l, o.part)
+            n = _kernel_size(l, o.part)
             print(f"    {l.name + '_weights' + ('_' + o.part if o.part != 'main' else ''):30}: "
                   f"{n:5} ({o.weight.bits}-bit unit)")
         b = l.quantizer("bias")

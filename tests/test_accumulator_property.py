@@ -2,7 +2,7 @@
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
-from qkeras import QConv1D, QDense, quantized_bits
+from qkeras import QConv1D, QDense
 
 from qreport import analyse
 from qreport.analysis.quantizers import quantizer_fact

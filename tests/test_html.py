@@ -4,7 +4,6 @@ import json
 import re
 
 import keras
-import numpy as np
 import pytest
 from qkeras import QActivation, QDense, quantized_bits
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode

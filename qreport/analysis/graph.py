@@ -54,6 +54,11 @@ def _shape(t) -> tuple:
     return tuple(None if d is None else int(d) for d in t.shape)
 
 
+def input_names(model) -> tuple[str, ...]:
+    """Names of the model's inputs, in order (no graph walk)."""
+    return tuple(t._keras_history[0].name for t in _functional(model).inputs)
+
+
 def flatten(model) -> FlatGraph:
     """Walk ``model`` (functional or Sequential) into a FlatGraph."""
     fn = _functional(model)

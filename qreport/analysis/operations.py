@@ -15,8 +15,7 @@ import numpy as np
 from . import accumulator as acc
 from .errors import AnalysisError
 from .fixed import fractional_bits_of_step, pow2_grid_step
-from .quantizers import (FLOAT, MODE_FLOAT, QFact, derived_range_fact, describe,
-                         quantizer_fact)
+from .quantizers import FLOAT, QFact, derived_range_fact, quantizer_fact
 
 # Reference operation table: weight mode (rows) x input mode (columns).
 OP_TABLE = (
@@ -139,10 +138,6 @@ def quantize(q, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         if s.size > 1 or float(s.reshape(-1)[0]) != 1.0:
             scale = np.broadcast_to(s, out.shape) if s.size > 1 else np.full(out.shape, float(s.reshape(-1)[0]))
     return out, scale
-
-
-def _np(v) -> np.ndarray:
-    return np.asarray(getattr(v, "numpy", lambda: v)() if not isinstance(v, np.ndarray) else v)
 
 
 def _raw_weights(layer, cls: str):
@@ -406,4 +401,4 @@ def counts_for(parts: list[Part], ops: list[Operation]) -> Counts:
 
 
 __all__ = ["Operation", "Counts", "Histogram", "operation_type", "operation_name",
-           "analyse_weight_layer", "bound_part", "describe", "MODE_FLOAT"]
+           "analyse_weight_layer", "bound_part"]

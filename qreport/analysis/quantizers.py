@@ -11,7 +11,8 @@ import ast
 import math
 from dataclasses import dataclass, field
 
-from .fixed import FixedType, fixed_name, fractional_bits_of_step, width_for_range
+from .fixed import (FixedType, fixed_name, fractional_bits_of_step, pow2_grid_step,
+                    width_for_range)
 
 # Mode codes, as in the reference's get_quant_mode.
 MODE_FIXED, MODE_PO2, MODE_TERNARY, MODE_BINARY, MODE_01, MODE_FLOAT = range(6)
@@ -290,10 +291,7 @@ def _fact_relu(q, kind):
         ub = _num(ub)
         if ub < hi:
             hi = ub
-            if math.fmod(ub, lsb) != 0:
-                m, e = math.frexp(ub)
-                from .fixed import pow2_grid_step
-
+            if math.fmod(ub, lsb) != 0:  # the clip value is a value of its own, off the grid
                 lsb = min(lsb, pow2_grid_step([ub]) or lsb)
                 notes.append(f"relu_upper_bound={ub:g} is not on the {bits}-bit grid")
     lo = -math.ldexp(slope, integer) if slope else 0.0

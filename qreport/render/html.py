@@ -127,7 +127,7 @@ def _acc_rows(a) -> list[dict]:
     return rows
 
 
-def _op_view(l: LayerFacts, o, idx: int) -> dict:
+def _op_view(o) -> dict:
     a = o.accumulator
     pcw = a.per_channel_width
     return {
@@ -157,7 +157,7 @@ def _layer_view(i: int, l: LayerFacts, chart) -> dict:
         "inputs": list(l.inputs), "input_shape": shape(l.input_shape),
         "output_shape": shape(l.output_shape),
         "quantizers": [_qrow(role, f) for role, f in l.quantizers],
-        "operations": [_op_view(l, o, j) for j, o in enumerate(l.operations)],
+        "operations": [_op_view(o) for o in l.operations],
         "counts": counts, "warnings": list(l.warnings), "charts": [],
         "acc": (l.accumulator.bound.fixed if l.accumulator and l.accumulator.bound.fixed
                 else ("float" if l.operations else "")),
@@ -165,13 +165,13 @@ def _layer_view(i: int, l: LayerFacts, chart) -> dict:
         "row_counts": c,
     }
     if chart is not None:
-        for j, h in enumerate(l.histograms):
+        for h in l.histograms:
             q = l.quantizer("kernel" if h.part == "main" else h.part)
             title = "quantized " + ("kernel" if h.part == "main" else f"{h.part} kernel") + \
                     (" (unscaled)" if q is not None and (q.scale or "").startswith("per-channel") else "")
             view["charts"].append(chart(svgplot.weight_histogram(
                 h.values, h.counts, q.lsb if q is not None else None, title), title))
-        for j, o in enumerate(l.operations):
+        for o in l.operations:
             a = o.accumulator
             if a.per_channel_width:
                 t = "accumulator width per channel" + (f" ({o.part})" if o.part != "main" else "")
