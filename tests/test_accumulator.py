@@ -268,3 +268,38 @@ def test_bound_never_wider_than_type_on_examples(example_paths):
                 a = o.accumulator
                 if a.type.width is not None and a.bound.width is not None:
                     assert a.bound.width <= a.type.width, (l.name, o.part)
+
+
+@pytest.mark.parametrize("mult,padding,dw_gain", [(1, "valid", 0.2), (1, "valid", 3.0),
+                                                   (1, "same", 0.2), (2, "valid", 0.2)])
+def test_separable_with_scales_on_both_kernels(mult, padding, dw_gain):
+    # qkeras-v3 gives both kernels alpha="auto_po2": the pointwise half sees the
+    # *scaled* depthwise output.  Brute force: the layer's Jacobian divided by
+    # the pointwise scale is the pointwise accumulator's linear map.
+    layer = QSeparableConv2D(3, 3, padding=padding, depth_multiplier=mult,
+                             depthwise_quantizer=quantized_bits(4, 0),
+                             pointwise_quantizer=quantized_bits(4, 0), bias_quantizer=QB)
+    m = _model(layer, (5, 5, 2), 15)
+    dw, pw, b = layer.get_weights()
+    dw[..., -1] *= dw_gain            # a depthwise scale far from 1 (per multiplier slice)
+    layer.set_weights([dw, pw, b])
+    m(np.zeros((1, 5, 5, 2), "float32"))
+    s_pw = np.asarray(layer.pointwise_quantizer_internal.scale, dtype=np.float64).reshape(-1)
+    s_dw = np.asarray(layer.depthwise_quantizer_internal.scale, dtype=np.float64).reshape(-1)
+    assert np.any(s_dw != 1.0)
+    xq = quantized_bits(4, 0, alpha=1)
+    b = analyse(m, [xq]).layers[0].operations[1].accumulator.bound
+    a, y0, _ = jacobian(m, (5, 5, 2), scale=s_pw)
+    dn, up = exact_extremes(a, y0, -1.0, 0.875)
+    assert b.max >= up.max() and b.min <= dn.min()          # safe
+    if mult == 1 and padding == "valid":                    # and exact when channels are independent
+        assert (b.min, b.max) == (dn.min(), up.max())
+    # every attained extreme lies on the accumulator's grid
+    assert np.all(np.mod(np.concatenate([up, dn]) * 2.0 ** b.fractional_bits, 1) == 0)
+    # the sampled path applies the depthwise scale too
+    rng = np.random.default_rng(0)
+    smp = rng.uniform(-1, 1, (16, 5, 5, 2)).astype("float32")
+    acc2 = analyse(m, [xq], sample=[smp]).layers[0].operations[1].accumulator
+    real = np.asarray(m(np.asarray(xq(smp))), dtype=np.float64) / s_pw  # the real accumulator
+    assert np.isclose(real.max(), acc2.sampled.max) and np.isclose(real.min(), acc2.sampled.min)
+    assert acc2.bound.min <= acc2.sampled.min and acc2.sampled.max <= acc2.bound.max

@@ -306,12 +306,13 @@ def _weight_layer(node, cls, x: QFact, warns: list[str]):
     for i, p in enumerate(parts):
         if i == 0:
             bound, lo_c, hi_c, frac = ops.bound_part(p, x_part)
-        else:  # pointwise: inputs are the depthwise accumulators, channel by channel
+        else:  # pointwise: inputs are the (scaled) depthwise outputs, channel by channel
             if lo_c is None:
                 bound = acc.AccRange.unknown("depthwise accumulator has no fixed range")
                 lo_c = hi_c = None
             else:
-                bound, lo_c, hi_c, frac = ops.bound_part(p, x_part, lo_c, hi_c, frac)
+                x_lo, x_hi, x_f = ops.after_scale(parts[i - 1], lo_c, hi_c, frac)
+                bound, lo_c, hi_c, frac = ops.bound_part(p, x_part, x_lo, x_hi, x_f)
         b_fact = p.bias_fact if p.bias is not None else None
         if p.weight.is_float or type_x.is_float:
             t = acc.AccRange.unknown("float operand: hls4ml would use its default precision")
@@ -326,10 +327,8 @@ def _weight_layer(node, cls, x: QFact, warns: list[str]):
             weight=p.weight, input=x_part, accumulator=accum))
         p.bound_lo, p.bound_hi, p.frac = lo_c, hi_c, frac  # kept for the sample pass
         if i == 0 and len(parts) > 1:
-            x_part = (derived_range_fact(bound.min, bound.max,
-                                         math.ldexp(1.0, -frac) if frac is not None else None,
-                                         f"{name} depthwise accumulator")
-                      if bound.min is not None else FLOAT)
+            x_part = (ops.output_type(p, lo_c, hi_c, frac, f"{name} depthwise accumulator")
+                      if lo_c is not None else FLOAT)
             type_x = (x_part if t.width is None else
                       _type_fact(t, f"{name} depthwise accumulator (hls4ml)"))
     last = parts[-1]
@@ -342,7 +341,8 @@ def _weight_layer(node, cls, x: QFact, warns: list[str]):
         out_t = quantizer_fact(act)
     elif act is None or act_name == "linear":
         if last.bound_lo is not None:
-            out_t = ops.output_type(last, last.bound_lo, last.bound_hi, last.frac, name)
+            out_t = ops.output_type(last, last.bound_lo, last.bound_hi, last.frac,
+                                    f"{name} accumulator")
         else:
             out_t = FLOAT
     else:

@@ -371,21 +371,29 @@ def bound_part(p: Part, x: QFact, x_lo=None, x_hi=None, x_frac: int | None = Non
     return r, lo, hi, frac
 
 
-def output_type(p: Part, lo: np.ndarray, hi: np.ndarray, frac: int | None, name: str) -> QFact:
-    """The type of a linear layer's output: the accumulator, per-channel scale applied."""
-    if p.scale is not None:
-        s = p.scale
-        a, b = lo * s, hi * s
-        lo_o, hi_o = float(np.minimum(a, b).min()), float(np.maximum(a, b).max())
-        lsb = math.ldexp(float(s.min()), -frac) if frac is not None else None
-        if lsb is not None:
-            try:
-                fractional_bits_of_step(lsb)
-            except ValueError:
-                lsb = None
-        return derived_range_fact(lo_o, hi_o, lsb, f"{name} accumulator × scale")
-    lsb = math.ldexp(1.0, -frac) if frac is not None else None
-    return derived_range_fact(float(lo.min()), float(hi.max()), lsb, f"{name} accumulator")
+def after_scale(p: Part, lo: np.ndarray, hi: np.ndarray, frac: int | None):
+    """A part's output per channel once its per-channel scale is applied: (lo, hi, F).
+
+    This is what the next operation sees (the pointwise half of a separable
+    layer, or the layer's output): with scale 2^e a channel's values move to
+    the grid 2^-(F - e); a scale that is not a power of two leaves the grid.
+    """
+    if p.scale is None:
+        return lo, hi, frac
+    s = p.scale
+    a, b = lo * s, hi * s
+    e = np.log2(s)
+    if frac is None or not np.all(e == np.round(e)):
+        return np.minimum(a, b), np.maximum(a, b), None
+    return np.minimum(a, b), np.maximum(a, b), frac - int(e.min())
+
+
+def output_type(p: Part, lo: np.ndarray, hi: np.ndarray, frac: int | None, config: str) -> QFact:
+    """The type of a part's output (accumulator, per-channel scale applied)."""
+    lo_o, hi_o, f_o = after_scale(p, lo, hi, frac)
+    lsb = math.ldexp(1.0, -f_o) if f_o is not None else None
+    return derived_range_fact(float(lo_o.min()), float(hi_o.max()), lsb,
+                              config + (" × scale" if p.scale is not None else ""))
 
 
 def counts_for(parts: list[Part], ops: list[Operation]) -> Counts:

@@ -133,6 +133,8 @@ def _with_samples(graph, layers, parts_of, input_qs, sample, batch_size):
                 for p in parts_of[l.name]:
                     v = _accumulate(node.layer, type(node.layer).__name__, p, v)
                     seen.accumulator((l.name, p.part), v)
+                    if p.scale is not None:  # the next part sees the scaled output
+                        v = v * p.scale
     names = {l.name for l in targets}
     return [_fill(l, parts_of[l.name], seen) if l.name in names else l for l in layers]
 
@@ -145,7 +147,8 @@ def _fill(l, parts, seen: _Observed):
             lo, hi = seen.x[l.name]
             cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, lo, hi, o.input.fractional_bits)
         else:
-            cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, c_lo, c_hi, parts[0].frac)
+            x_lo, x_hi, x_f = ops.after_scale(parts[i - 1], c_lo, c_hi, parts[i - 1].frac)
+            cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, x_lo, x_hi, x_f)
         s_lo, s_hi = seen.acc[(l.name, p.part)]
         sampled = acc.fixed_range(float(s_lo.min()), float(s_hi.max()), p.frac,
                                   o.accumulator.bound.reason)
