@@ -303,3 +303,54 @@ def test_separable_with_scales_on_both_kernels(mult, padding, dw_gain):
     real = np.asarray(m(np.asarray(xq(smp))), dtype=np.float64) / s_pw  # the real accumulator
     assert np.isclose(real.max(), acc2.sampled.max) and np.isclose(real.min(), acc2.sampled.min)
     assert acc2.bound.min <= acc2.sampled.min and acc2.sampled.max <= acc2.bound.max
+
+
+def test_transpose_with_auto_po2_scales_products_before_summing():
+    # QKeras scales a transposed kernel per *input* channel (its last axis): the
+    # products are scaled before they are summed, so the bound holds scaled values.
+    layer = QConv2DTranspose(2, 3, strides=2, padding="same", kernel_quantizer=quantized_bits(4, 0),
+                             bias_quantizer=QB)
+    m = _model(layer, (3, 3, 2), 16)
+    k, b = layer.get_weights()
+    k[..., 1] *= 5.0
+    layer.set_weights([k, b])
+    f = _check(m, (3, 3, 2), quantized_bits(4, 0, alpha=1))
+    assert any("applied before accumulation" in w for w in f.layers[0].warnings)
+
+
+def test_depthwise_multiplier_2_with_auto_po2():
+    layer = QDepthwiseConv2D(3, depth_multiplier=2, padding="same",
+                             depthwise_quantizer=quantized_bits(4, 0), bias_quantizer=QB)
+    m = _model(layer, (4, 4, 3), 17)
+    k, b = layer.get_weights()
+    k[..., 1] *= 4.0
+    layer.set_weights([k, b])
+    m(np.zeros((1, 4, 4, 3), "float32"))
+    s_m = np.asarray(layer.depthwise_quantizer_internal.scale, dtype=np.float64).reshape(-1)
+    assert s_m.size == 2 and s_m[0] != s_m[1]
+    scale = np.tile(s_m, 3)  # output channel c*M + m has scale[m]
+    xq = qkeras.quantized_relu(4, 0)
+    bnd = analyse(m, [xq]).layers[0].accumulator.bound
+    a, y0, _ = jacobian(m, (4, 4, 3), scale=scale)
+    dn, up = exact_extremes(a, y0, 0.0, 0.9375)
+    assert (bnd.min, bnd.max) == (dn.min(), up.max())
+
+
+def test_linear_auto_po2_output_type_holds_the_scaled_outputs():
+    x = keras.Input((5,))
+    d1 = QDense(4, kernel_quantizer=quantized_bits(4, 0), bias_quantizer=QB, name="d1")
+    d2 = QDense(2, kernel_quantizer=quantized_bits(4, 0), bias_quantizer=QB, name="d2")
+    m = keras.Model(x, d2(d1(x)))
+    rng = np.random.default_rng(18)
+    for l in (d1, d2):
+        k, b = l.get_weights()
+        l.set_weights([rng.normal(0, 3.0, k.shape).astype("float32"), b])
+    xq = quantized_bits(4, 0, alpha=1)
+    f = analyse(m, [xq])
+    t = f.layers[0].output_type          # what d2 sees
+    sub = keras.Model(x, d1.output)
+    a, y0, _ = jacobian(sub, (5,))       # d1's real (scaled) outputs
+    dn, up = exact_extremes(a, y0, -1.0, 0.875)
+    assert t.min <= dn.min() and up.max() <= t.max
+    assert np.all(np.mod(np.concatenate([up, dn]) / t.lsb, 1) == 0)  # on the stated grid
+    assert f.layers[1].operations[0].input == t
