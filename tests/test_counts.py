@@ -280,3 +280,41 @@ def test_use_01_and_keep_negative_false_are_unsigned():
     assert get_quant_mode(None) == (5, 32, 1)
     for q in (qkeras.quantized_hswish(4, 1), qkeras.quantized_linear(4), qkeras.quantized_sigmoid(4)):
         assert get_quant_mode(q)[0] == 0  # reference raised for these
+
+
+ACTIVATION_KINDS = ["quantized_bits(4,1)", "quantized_relu(4,2)", "quantized_tanh(4)",
+                    "quantized_ulaw(4)", "quantized_sigmoid(4)", "quantized_linear(4,1)",
+                    "quantized_po2(4)", "quantized_relu_po2(4,2)", "binary()",
+                    "binary(use_01=True)", "stochastic_binary()", "ternary()",
+                    "stochastic_ternary()", "quantized_bits(2,1)"]
+
+
+def test_every_quantizer_kind_in_a_model_matches_its_outputs():
+    """One QActivation branch per kind: the propagated type holds exactly what the model outputs."""
+    x = keras.Input((1,), name="x")
+    outs = [QActivation(k, name=f"q{i}")(x) for i, k in enumerate(ACTIVATION_KINDS)]
+    m = keras.Model(x, outs)
+    f = analyse(m, ["float"])
+    by_name = {l.name: l.output_type for l in f.layers}
+    sweep = np.concatenate([np.linspace(-300, 300, 200001), 2.0 ** np.arange(-12, 8),
+                            -(2.0 ** np.arange(-12, 8))]).astype("float32")[:, None]
+    ys = m(sweep)  # eagerly: a stochastic quantizer cannot trace an unknown batch size
+    for i, (k, y) in enumerate(zip(ACTIVATION_KINDS, ys)):
+        t = by_name[f"q{i}"]
+        y = np.asarray(y, dtype=np.float64)
+        if k.startswith("stochastic"):      # random rounding: values within the range
+            assert t.min <= y.min() and y.max() <= t.max, k
+            continue
+        assert (t.min, t.max) == (y.min(), y.max()), k
+        if t.lsb is not None:
+            assert np.all(np.mod(y, t.lsb) == 0), k
+
+
+def test_hswish_and_bernoulli_layers_are_reported():
+    x = keras.Input((3,))
+    h = QActivation(qkeras.quantized_hswish(4, 1), name="hs")(x)
+    y = QDense(2, kernel_quantizer=qkeras.bernoulli(), name="bd")(h)
+    f = analyse(keras.Model(x, y))
+    hs, bd = f.layers
+    assert hs.output_type.kind == "quantized_hswish" and hs.output_type.min < 0
+    assert bd.operations[0].weight.mode == 4 and bd.operations[0].name.endswith("_1_4")
