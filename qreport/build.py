@@ -114,19 +114,19 @@ def analyse_file(model_path: str, opts: Options):
 
 
 def render(facts, meta, fmt: str, opts: Options) -> bytes:
+    """The report's bytes in format fmt (json, html or pdf)."""
     from .render.jsonreport import dumps, report_dict
 
-    data = report_dict(facts, meta)
     if fmt == "json":
-        return dumps(data).encode()
+        return dumps(report_dict(facts, meta)).encode()
     stage = opts.progress or (lambda s: None)
     from .render.html import render_document
 
     stage("charts")
-    html, assets = render_document(facts, meta, data, media="pdf" if fmt == "pdf" else "screen",
-                                   paper=opts.paper)
-    if fmt == "html":
+    if fmt == "html":  # the HTML embeds the JSON report; the PDF does not
+        html, _ = render_document(facts, meta, report_dict(facts, meta), media="screen")
         return html.encode()
+    html, assets = render_document(facts, meta, None, media="pdf", paper=opts.paper)
     stage("rendering PDF")
     from .render.pdf import render_pdf
 

@@ -137,11 +137,7 @@ def analyze_accumulator(in_model, x, verbose=False):
         parts = parts_of[l.name]
         if l.name in x:
             lo, hi = (float(v) for v in x[l.name])
-            r, c_lo, c_hi, _ = _ops.bound_part(parts[0], l.operations[0].input, lo, hi,
-                                               l.operations[0].input.fractional_bits)
-            for prev, p, o in zip(parts, parts[1:], l.operations[1:]):
-                x_lo, x_hi, x_f = _ops.after_scale(prev, c_lo, c_hi, prev.frac)
-                r, c_lo, c_hi, _ = _ops.bound_part(p, o.input, x_lo, x_hi, x_f)
+            r = _ops.bound_chain(parts, l.operations[0].input, lo, hi, name=l.name)[-1][0]
         else:
             r = l.accumulator.bound
         out[l.name] = r.integer_bits

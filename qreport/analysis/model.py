@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -300,19 +299,12 @@ def _weight_layer(node, cls, x: QFact, warns: list[str]):
         warns.append(f"{name}: qkeras-v3 QConv1D cannot run padding='causal' (keras.ops.conv "
                      "rejects it at call time); counts and bound assume causal zero padding")
     ops_list = []
-    x_part = x
-    lo_c = hi_c = frac = None
-    type_x = x
-    for i, p in enumerate(parts):
-        if i == 0:
-            bound, lo_c, hi_c, frac = ops.bound_part(p, x_part)
-        else:  # pointwise: inputs are the (scaled) depthwise outputs, channel by channel
-            if lo_c is None:
-                bound = acc.AccRange.unknown("depthwise accumulator has no fixed range")
-                lo_c = hi_c = None
-            else:
-                x_lo, x_hi, x_f = ops.after_scale(parts[i - 1], lo_c, hi_c, frac)
-                bound, lo_c, hi_c, frac = ops.bound_part(p, x_part, x_lo, x_hi, x_f)
+    chain = ops.bound_chain(parts, x, name=name)
+    prev_t = None  # the `type` method chains hls4ml's own types, not the bound's
+    for p, (bound, lo_c, hi_c, frac, x_part) in zip(parts, chain):
+        type_x = x_part
+        if prev_t is not None and prev_t.width is not None:
+            type_x = _type_fact(prev_t, f"{x_part.config} (hls4ml)")
         b_fact = p.bias_fact if p.bias is not None else None
         if p.weight.is_float or type_x.is_float:
             t = acc.AccRange.unknown("float operand: hls4ml would use its default precision")
@@ -326,11 +318,7 @@ def _weight_layer(node, cls, x: QFact, warns: list[str]):
             name=ops.operation_name(p.weight, x_part), macs=p.macs, terms=p.terms,
             weight=p.weight, input=x_part, accumulator=accum))
         p.bound_lo, p.bound_hi, p.frac = lo_c, hi_c, frac  # kept for the sample pass
-        if i == 0 and len(parts) > 1:
-            x_part = (ops.output_type(p, lo_c, hi_c, frac, f"{name} depthwise accumulator")
-                      if lo_c is not None else FLOAT)
-            type_x = (x_part if t.width is None else
-                      _type_fact(t, f"{name} depthwise accumulator (hls4ml)"))
+        prev_t = t
     last = parts[-1]
     act = getattr(layer, "activation", None)
     act_name = getattr(act, "__name__", type(act).__name__)

@@ -339,11 +339,12 @@ def analyse_weight_layer(layer, cls: str, in_shape: tuple, out_shape: tuple, x: 
 # --------------------------------------------------------------------------
 # Bound for a part
 
-def bound_part(p: Part, x: QFact, x_lo=None, x_hi=None, x_frac: int | None = None):
-    """(AccRange, lo[c], hi[c], F) for part p with inputs in [x_lo, x_hi].
+def bound_part(p: Part, x: QFact, x_lo=None, x_hi=None):
+    """(AccRange, lo[c], hi[c], F) for part p with inputs of type x in [x_lo, x_hi].
 
-    x_lo/x_hi default to the input type's range; they may be per-input-channel
-    arrays (the pointwise half of a separable layer).
+    x_lo/x_hi default to the input type's range; they may be narrower (an
+    observed range) or per-input-channel arrays (the pointwise half of a
+    separable layer).  The grid is always the input type's.
     """
     if p.weight.is_float:
         return acc.AccRange.unknown("float weights: no fixed-point accumulator"), None, None, None
@@ -354,7 +355,7 @@ def bound_part(p: Part, x: QFact, x_lo=None, x_hi=None, x_frac: int | None = Non
     lo, hi = acc.extreme_sums(p.kernel, lo_x, hi_x, p.masks)
     if p.bias is not None:
         lo, hi = lo + p.bias, hi + p.bias
-    x_f = x.fractional_bits if x_frac is None else x_frac
+    x_f = x.fractional_bits
     frac, reason = None, None
     if p.w_frac is None:
         reason = "weights are not on a power-of-two grid"
@@ -369,6 +370,32 @@ def bound_part(p: Part, x: QFact, x_lo=None, x_hi=None, x_frac: int | None = Non
             frac = max(frac, p.bias_frac)
     r = acc.fixed_range(float(lo.min()), float(hi.max()), frac, reason)
     return r, lo, hi, frac
+
+
+def bound_chain(parts: list[Part], x: QFact, x_lo=None, x_hi=None, name: str = "layer"):
+    """Bound every operation of a layer in order.
+
+    The first part reads the layer's input (x, optionally narrowed to
+    [x_lo, x_hi]); every later part reads the previous part's output with its
+    per-channel scale applied (the pointwise half of a separable layer sees the
+    scaled depthwise output, channel by channel).
+
+    Returns:
+        One (AccRange, lo[c], hi[c], F, input QFact) per part.
+    """
+    out = []
+    for i, p in enumerate(parts):
+        if i > 0:
+            _, lo, hi, frac, _ = out[-1]
+            if lo is None:
+                out.append((acc.AccRange.unknown(f"{parts[i - 1].part} accumulator has no fixed range"),
+                            None, None, None, FLOAT))
+                continue
+            prev = parts[i - 1]
+            x = output_type(prev, lo, hi, frac, f"{name} {prev.part} accumulator")
+            x_lo, x_hi, _ = after_scale(prev, lo, hi, frac)
+        out.append((*bound_part(p, x, x_lo, x_hi), x))
+    return out
 
 
 def after_scale(p: Part, lo: np.ndarray, hi: np.ndarray, frac: int | None):

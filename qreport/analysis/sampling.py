@@ -141,14 +141,9 @@ def _with_samples(graph, layers, parts_of, input_qs, sample, batch_size):
 
 def _fill(l, parts, seen: _Observed):
     new_ops = []
-    c_lo = c_hi = None
-    for i, (p, o) in enumerate(zip(parts, l.operations)):
-        if i == 0:
-            lo, hi = seen.x[l.name]
-            cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, lo, hi, o.input.fractional_bits)
-        else:
-            x_lo, x_hi, x_f = ops.after_scale(parts[i - 1], c_lo, c_hi, parts[i - 1].frac)
-            cons, c_lo, c_hi, _ = ops.bound_part(p, o.input, x_lo, x_hi, x_f)
+    lo, hi = seen.x[l.name]
+    chain = ops.bound_chain(parts, l.operations[0].input, lo, hi, name=l.name)
+    for p, o, (cons, *_) in zip(parts, l.operations, chain):
         s_lo, s_hi = seen.acc[(l.name, p.part)]
         sampled = acc.fixed_range(float(s_lo.min()), float(s_hi.max()), p.frac,
                                   o.accumulator.bound.reason)
