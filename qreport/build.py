@@ -34,6 +34,7 @@ class Options:
     title: str | None = None
     unsafe_load: bool = False
     paper: str = "a4"
+    sheets: str = "all"  # all | mac | none (HTML and PDF; JSON has every layer)
     progress: object = None  # callable(stage) or None
 
 
@@ -113,7 +114,7 @@ def analyse_file(model_path: str, opts: Options):
     return facts, meta
 
 
-def render(facts, meta, fmt: str, opts: Options) -> bytes:
+def render(facts, meta, fmt: str, opts: Options, workers=None) -> bytes:
     """The report's bytes in format fmt (json, html or pdf)."""
     from .render.jsonreport import dumps, report_dict
 
@@ -124,17 +125,32 @@ def render(facts, meta, fmt: str, opts: Options) -> bytes:
 
     stage("charts")
     if fmt == "html":  # the HTML embeds the JSON report; the PDF does not
-        html, _ = render_document(facts, meta, report_dict(facts, meta), media="screen")
+        html, _ = render_document(facts, meta, report_dict(facts, meta), media="screen",
+                                  sheets=opts.sheets)
         return html.encode()
-    html, assets = render_document(facts, meta, None, media="pdf", paper=opts.paper)
+    from .render.html import render_parts
+
+    parts, assets = render_parts(facts, meta, paper=opts.paper, sheets=opts.sheets)
     stage("rendering PDF")
     from .render.pdf import render_pdf
 
-    return render_pdf(html, meta, assets=assets)
+    return render_pdf(parts, meta, assets=assets, paper=opts.paper, workers=workers)
 
 
 def build(model_path: str, out: str, opts: Options) -> None:
     """Build one report; the previous file at ``out`` survives any failure."""
     fmt = check_output_path(out, model_path, FORMATS)
-    facts, meta = analyse_file(model_path, opts)
-    write_atomic(out, render(facts, meta, fmt, opts))
+    workers = None
+    if fmt == "pdf":
+        # Forked now, before TensorFlow is imported: the PDF workers import
+        # WeasyPrint while the model loads, and carry no TensorFlow.
+        from .render.pdf import Workers
+
+        workers = Workers()
+    try:
+        facts, meta = analyse_file(model_path, opts)
+        data = render(facts, meta, fmt, opts, workers)
+    finally:
+        if workers is not None:
+            workers.close()
+    write_atomic(out, data)

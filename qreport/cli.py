@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     _common(b)
     b.add_argument("--title", help="report title (default: the model's name)")
     b.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size")
+    b.add_argument("--sheets", choices=("all", "mac", "none"), default="all",
+                   help="layer sheets in HTML/PDF: all (default), mac (layers with MACs only), "
+                        "none (summary only); JSON always has every layer")
     b.add_argument("--quiet", action="store_true", help="no progress output")
 
     s = sub.add_parser("summary", help="print a per-layer table to the terminal")
@@ -146,7 +149,7 @@ def _run(args) -> int:
         sys.stdout.write(summary_text(facts, meta))
         return 0
     path = b.example_path(args.example) if args.example else args.model
-    opts.title, opts.paper = args.title, args.paper
+    opts.title, opts.paper, opts.sheets = args.title, args.paper, args.sheets
     prog = _Progress(not args.quiet)
     opts.progress = prog
     try:

@@ -101,6 +101,9 @@ class Charts:
     def __call__(self, svg: str, alt: str) -> Markup:
         if self.inline:
             return Markup(svg)
+        from .pdf import print_fonts
+
+        svg = print_fonts(svg)
         name = f"charts/{len(self.assets)}.svg"
         self.assets[name] = svg.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ', 1) \
             .encode() if "xmlns:xlink" not in svg else svg.encode()
@@ -163,6 +166,8 @@ def _layer_view(i: int, l: LayerFacts, chart) -> dict:
                 else ("float" if l.operations else "")),
         "op_names": " + ".join(o.name for o in l.operations),
         "row_counts": c,
+        "mac": bool(l.operations),
+        "sheet": True,
     }
     if chart is not None:
         for h in l.histograms:
@@ -232,13 +237,37 @@ def _model_charts(facts: ModelFacts, chart) -> list[dict]:
     return out
 
 
+SHEETS = ("all", "mac", "none")
+
+
+def sheets_note(facts: ModelFacts, sheets: str) -> str:
+    """The cover's statement of which layer sheets the document carries."""
+    n = len(facts.layers)
+    mac = sum(1 for l in facts.layers if l.operations)
+    if sheets == "none":
+        return f"none (summary only, --sheets none); {n} layers in the table below"
+    if sheets == "mac":
+        return (f"{mac} layers with MACs; {n - mac} layers without arithmetic left out "
+                f"(--sheets mac)")
+    return f"all {n} layers: {mac} with MACs (full sheets), {n - mac} without (compact sheets)"
+
+
 def page_data(facts: ModelFacts, meta: dict, data: dict | None, media: str = "screen",
-              paper: str = "a4", chart: Charts | None = None) -> dict:
+              paper: str = "a4", chart: Charts | None = None, sheets: str = "all") -> dict:
     """Everything the template shows, as strings and lists.
 
     ``data`` is the JSON report to embed (None: no embedded JSON, for the PDF);
-    ``chart`` places chart SVGs (None: no charts).
+    ``chart`` places chart SVGs (None: no charts); ``sheets`` picks the
+    layer sheets: ``all``, ``mac`` (layers with MACs only) or ``none``.
     """
+    if sheets not in SHEETS:
+        raise ValueError(f"sheets must be one of {', '.join(SHEETS)}")
+    layers = []
+    for i, l in enumerate(facts.layers):
+        keep = sheets == "all" or (sheets == "mac" and bool(l.operations))
+        view = _layer_view(i, l, chart if keep else None)
+        view["sheet"] = keep
+        layers.append(view)
     sde = os.environ.get("SOURCE_DATE_EPOCH")
     date = (datetime.datetime.fromtimestamp(int(sde), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
             if sde and sde.isdigit() else None)
@@ -249,8 +278,13 @@ def page_data(facts: ModelFacts, meta: dict, data: dict | None, media: str = "sc
                    for i in facts.inputs],
         "summary": _summary(facts, meta),
         "warnings": list(facts.warnings),
-        "layers": [_layer_view(i, l, chart) for i, l in enumerate(facts.layers)],
+        "layers": layers,
+        "sheets": [v for v in layers if v["sheet"]],
+        "sheets_note": sheets_note(facts, sheets),
+        "front": True, "last": True,
         "charts": _model_charts(facts, chart) if chart is not None else [],
+        # a short contents shares the cover's page instead of starting one
+        "toc_class": "short" if sum(1 for v in layers if v["sheet"]) <= 20 else "",
         "json": Markup(_script_json(data)) if data is not None else None,
     }
 
@@ -283,20 +317,77 @@ def _css(name: str) -> str:
 
 
 def render_html(facts: ModelFacts, meta: dict, data: dict, media: str = "screen",
-                paper: str = "a4") -> str:
+                paper: str = "a4", sheets: str = "all") -> str:
     """The whole self-contained HTML document (screen: charts and JSON inline)."""
-    return render_document(facts, meta, data, media, paper)[0]
+    return render_document(facts, meta, data, media, paper, sheets)[0]
+
+
+def _page_css(media: str, paper: str) -> Markup:
+    css = _css("report.css")
+    if media == "pdf":
+        from .pdf import font_css, page_css
+
+        css = font_css() + "\n" + page_css(paper) + "\n" + css + _css("print.css")
+    return Markup(css)
 
 
 def render_document(facts: ModelFacts, meta: dict, data: dict | None, media: str = "screen",
-                    paper: str = "a4") -> tuple[str, dict[str, bytes]]:
-    """(HTML, assets): for media "pdf" the charts are assets and no JSON is embedded."""
-    chart = Charts(inline=media != "pdf")
-    page = page_data(facts, meta, data if media != "pdf" else None, media, paper, chart)
-    css = _css("report.css")
-    if media == "pdf":
-        from .pdf import font_css
+                    paper: str = "a4", sheets: str = "all") -> tuple[str, dict[str, bytes]]:
+    """(HTML, assets): for media "pdf" the charts are assets and no JSON is embedded.
 
-        css = font_css() + "\n" + css + _css("print.css")
-        css = css.replace("@page { size: A4", f"@page {{ size: {'letter' if paper == 'letter' else 'A4'}")
-    return _env().get_template("report.html").render(page=page, css=Markup(css)), chart.assets
+    For media "pdf" this is the whole document in one piece (what
+    :func:`render_parts` splits); the PDF renderer uses the parts.
+    """
+    chart = Charts(inline=media != "pdf")
+    page = page_data(facts, meta, data if media != "pdf" else None, media, paper, chart, sheets)
+    return _env().get_template("report.html").render(page=page, css=_page_css(media, paper)), chart.assets
+
+
+#: Parts are cut so that each carries about this much layout work, counted
+#: in full sheets (a compact sheet counts COMPACT_COST): small enough that a
+#: part's memory stays bounded and two cores share the work, large enough
+#: that the per-part start-up (fonts, styles) stays small.
+PART_COST = 6.0
+COMPACT_COST = 0.2
+
+
+def plan_parts(sheets: list[dict], part_cost: float = PART_COST) -> list[list[dict]]:
+    """Consecutive runs of sheets, each starting with a full (MAC) sheet.
+
+    A full sheet always starts a new page, so cutting the document only in
+    front of one changes no page break: the parts laid out separately give
+    the same pages as the whole document would.  Compact sheets flow after
+    the sheet before them and are never the first of a part (unless the
+    document starts with them).
+    """
+    parts: list[list[dict]] = []
+    cost = 0.0
+    for v in sheets:
+        if parts and not (v["mac"] and cost >= part_cost):
+            parts[-1].append(v)
+            cost += 1.0 if v["mac"] else COMPACT_COST
+            continue
+        parts.append([v])
+        cost = 1.0 if v["mac"] else COMPACT_COST
+    return parts
+
+
+def render_parts(facts: ModelFacts, meta: dict, paper: str = "a4", sheets: str = "all",
+                 part_cost: float = PART_COST) -> tuple[list[str], dict[str, bytes]]:
+    """The PDF's print HTML cut into parts: (parts, chart assets).
+
+    Part 0 is the front matter (cover, totals, contents, layer table, model
+    charts); each further part is a run of layer sheets (:func:`plan_parts`).
+    Every part is a complete HTML document with the same stylesheet, so
+    each can be laid out on its own, in its own process.
+    """
+    chart = Charts(inline=False)
+    page = page_data(facts, meta, None, "pdf", paper, chart, sheets)
+    css = _page_css("pdf", paper)
+    tpl = _env().get_template("report.html")
+    runs = plan_parts(page["sheets"], part_cost)
+    out = [tpl.render(page={**page, "sheets": [], "last": not runs}, css=css)]
+    for k, run in enumerate(runs):
+        out.append(tpl.render(page={**page, "sheets": run, "front": False,
+                                    "last": k == len(runs) - 1}, css=css))
+    return out, chart.assets
