@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $@
 
+# Written to out/ (ignored by git), never over the committed sample_reports/:
+# a PDF's bytes can legitimately differ with the machine's Pango/HarfBuzz.
 report: $(STAMP)
-	$(VENV)/bin/qreport build --example cnn -o sample_reports/cnn.pdf
-	@echo "sample report: sample_reports/cnn.pdf"
+	@mkdir -p out
+	$(VENV)/bin/qreport build --example cnn -o out/cnn.pdf
+	@echo "sample report: out/cnn.pdf"
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -38,4 +41,4 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build out *.egg-info

@@ -2,8 +2,9 @@
 
     make bench                 # or: .venv/bin/python bench/run.py [--runs N] [--models a,b] [--smoke]
 
-For every model it measures, as whole processes (median of N runs, peak RSS
-of the child): the floor (import keras + qkeras and load the model),
+For every model it measures, as whole processes (median of N runs; peak
+memory as the summed PSS of the process and its PDF workers, sampled every
+20 ms, and the process's own peak RSS): the floor (import keras + qkeras and load the model),
 `qreport build` to .json, .html and .pdf, and the reference
 `qkeras.estimate.print_qstats` on the same model; in-process, the analysis
 alone and the reference's print_qstats alone.  It prints the ratios with
@@ -25,10 +26,69 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-TARGETS = {  # ratio <= target
-    "json/floor": 1.25, "html/floor": 1.6, "pdf/floor": 2.5,
-    "analysis/reference": 0.5, "peak RSS/floor": 1.5,
+TARGETS = {  # ratio <= target (issue #7; the PDF and memory ones from #11)
+    "json/floor": 1.25, "html/floor": 1.6, "pdf/floor": 3.0,
+    "analysis/reference": 0.5, "peak PSS/floor": 1.5,
 }
+MODEL_TARGETS = {  # per model, where the issue sets another value
+    "mlp300": {"pdf/floor": 5.0},
+}
+PDF_GOAL = 2.5      # MobileNet: pdf/floor we aim at (reported, not enforced)
+MAX_PAGES = {"mobilenet": 80}
+
+
+def targets_for(model: str) -> dict:
+    return {**TARGETS, **MODEL_TARGETS.get(model, {})}
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and all its descendants (Linux /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class PssSampler:
+    """Peak of the summed PSS of a process and its children, sampled every 20 ms.
+
+    PSS (proportional set size) counts a page shared by n processes as 1/n in
+    each, so pages a forked worker shares with its parent count once.
+    """
+
+    def __init__(self, pid: int):
+        import threading
+
+        self.pid, self.peak = pid, 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, sum(_pss_kib(p) for p in _tree(self.pid)))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._t.join()
+        return self.peak
 
 FLOOR = """
 import os, sys
@@ -73,29 +133,33 @@ print("OK", ts[len(ts) // 2])
 """
 
 
-def run_rss(cmd: list[str]) -> tuple[float, int, str]:
-    """Like run(), with the child's own peak RSS from wait4()."""
+def run_rss(cmd: list[str]) -> tuple[float, int, str, int]:
+    """Run a command: wall time, the child's own peak RSS (wait4), its output,
+    and the peak summed PSS of it and its workers (KiB)."""
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        sampler = PssSampler(p.pid)
         _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t
+        pss = sampler.stop()
+        p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd[:4])}… exit {p.returncode}: {err.read().strip()[-400:]}")
-        return wall, int(ru.ru_maxrss), out.read()
+        return wall, int(ru.ru_maxrss), out.read(), pss
 
 
 def median_of(cmd, runs):
-    walls, rss, out = [], [], ""
+    walls, rss, pss, out = [], [], [], ""
     for _ in range(runs):
-        w, r, out = run_rss(cmd)
+        w, r, out, ps = run_rss(cmd)
         walls.append(w)
         rss.append(r)
-    return statistics.median(walls), max(rss), out
+        pss.append(ps)
+    return statistics.median(walls), max(rss), out, max(pss)
 
 
 def bench_model(name: str, path: str, runs: int, tmp: str) -> dict:
@@ -103,27 +167,32 @@ def bench_model(name: str, path: str, runs: int, tmp: str) -> dict:
     qreport = [py, "-m", "qreport", "build", "--quiet", path, "-o"]
     res: dict = {"model": name, "file": os.path.basename(path),
                  "size_bytes": os.path.getsize(path)}
-    res["floor_s"], res["floor_rss_kib"], _ = median_of([py, "-c", FLOOR, path], runs)
+    res["floor_s"], res["floor_rss_kib"], _, res["floor_pss_kib"] = median_of([py, "-c", FLOOR, path], runs)
     for fmt in ("json", "html", "pdf"):
-        w, r, _ = median_of(qreport + [os.path.join(tmp, f"{name}.{fmt}")], runs)
-        res[f"{fmt}_s"], res[f"{fmt}_rss_kib"] = w, r
-    w, r, out = median_of([py, "-c", REFERENCE, path], runs)
+        w, r, _, ps = median_of(qreport + [os.path.join(tmp, f"{name}.{fmt}")], runs)
+        res[f"{fmt}_s"], res[f"{fmt}_rss_kib"], res[f"{fmt}_pss_kib"] = w, r, ps
+    from pypdf import PdfReader
+
+    res["pages"] = len(PdfReader(os.path.join(tmp, f"{name}.pdf")).pages)
+    res["pdf_pages_per_s"] = res["pages"] / res["pdf_s"]
+    w, r, out, _ = median_of([py, "-c", REFERENCE, path], runs)
     parts = out.split()
     res["reference_process_s"] = w
     res["reference_ok"] = bool(parts) and parts[0] == "OK"
     res["reference_s"] = float(parts[1]) if len(parts) > 1 else None
     if not res["reference_ok"]:
         res["reference_error"] = " ".join(parts[2:])
-    _, _, out = run_rss([py, "-c", ANALYSIS, path, str(max(runs, 3))])
+    _, _, out, _ = run_rss([py, "-c", ANALYSIS, path, str(max(runs, 3))])
     res["analysis_s"] = float(out.split()[1])
     res["peak_rss_kib"] = max(res[f"{f}_rss_kib"] for f in ("json", "html", "pdf"))
+    res["peak_pss_kib"] = max(res[f"{f}_pss_kib"] for f in ("json", "html", "pdf"))
     f = res["floor_s"]
     res["ratios"] = {
         "json/floor": res["json_s"] / f, "html/floor": res["html_s"] / f,
         "pdf/floor": res["pdf_s"] / f,
         "analysis/reference": (res["analysis_s"] / res["reference_s"]
                                if res["reference_ok"] and res["reference_s"] else None),
-        "peak RSS/floor": res["peak_rss_kib"] / res["floor_rss_kib"],
+        "peak PSS/floor": res["peak_pss_kib"] / max(res["floor_pss_kib"], 1),
     }
     return res
 
@@ -133,21 +202,29 @@ def table(results: list[dict], scaling: dict | None) -> tuple[str, bool]:
     lines = []
     for r in results:
         lines.append(f"\n{r['model']} ({r['size_bytes'] / 1e6:.1f} MB)")
-        lines.append(f"  floor (import + load)   {r['floor_s']:7.2f} s   peak RSS {r['floor_rss_kib'] / 1024:7.0f} MiB")
+        lines.append(f"  floor (import + load)   {r['floor_s']:7.2f} s   peak PSS {r['floor_pss_kib'] / 1024:7.0f} MiB"
+                     f"   (RSS {r['floor_rss_kib'] / 1024:.0f})")
         for fmt in ("json", "html", "pdf"):
-            lines.append(f"  qreport build .{fmt:<5}   {r[fmt + '_s']:7.2f} s   peak RSS {r[fmt + '_rss_kib'] / 1024:7.0f} MiB")
+            extra = (f"   {r['pages']} pages, {r['pdf_pages_per_s']:.2f} pages/s" if fmt == "pdf" else "")
+            lines.append(f"  qreport build .{fmt:<5}   {r[fmt + '_s']:7.2f} s   peak PSS {r[fmt + '_pss_kib'] / 1024:7.0f} MiB"
+                         f"   (RSS {r[fmt + '_rss_kib'] / 1024:.0f}){extra}")
         ref = (f"{r['reference_s']:.3f} s in-process" if r["reference_ok"]
                else f"FAILED ({r.get('reference_error', '')[:90]})")
         lines.append(f"  reference print_qstats  {r['reference_process_s']:7.2f} s   ({ref})")
         lines.append(f"  analysis alone          {r['analysis_s']:7.3f} s   (median, in-process)")
-        for k, target in TARGETS.items():
+        for k, target in targets_for(r["model"]).items():
             v = r["ratios"][k]
             if v is None:
                 lines.append(f"  {k:<22} {'n/a':>7}     target <= {target}  (reference failed)")
                 continue
             ok = v <= target
             ok_all &= ok
-            lines.append(f"  {k:<22} {v:7.2f}     target <= {target:<5} {'ok' if ok else 'MISSED'}")
+            goal = f"  (goal {PDF_GOAL})" if k == "pdf/floor" and r["model"] == "mobilenet" else ""
+            lines.append(f"  {k:<22} {v:7.2f}     target <= {target:<5} {'ok' if ok else 'MISSED'}{goal}")
+        if r["model"] in MAX_PAGES:
+            ok = r["pages"] <= MAX_PAGES[r["model"]]
+            ok_all &= ok
+            lines.append(f"  {'pdf pages':<22} {r['pages']:7d}     target <= {MAX_PAGES[r['model']]:<5} {'ok' if ok else 'MISSED'}")
     if scaling:
         ok = scaling["ratio"] <= 2.2 * scaling["param_ratio"] / 2
         ok_all &= ok
@@ -196,7 +273,8 @@ def main(argv=None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = os.path.join(HERE, "results", f"{'smoke-' if args.smoke else ''}{stamp}.json")
     with open(out, "w") as f:
-        json.dump({"results": results, "scaling": scaling, "targets": TARGETS, "all_met": ok,
+        json.dump({"results": results, "scaling": scaling, "targets": TARGETS,
+                   "model_targets": MODEL_TARGETS, "max_pages": MAX_PAGES, "all_met": ok,
                    "cpu_count": os.cpu_count()}, f, indent=1)
     print(f"\nresults: {out}\nall targets met: {ok}")
     return 0

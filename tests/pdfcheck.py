@@ -85,5 +85,7 @@ def view(data: bytes) -> dict:
     r = reader(data)
     return {"pages": len(r.pages), "text": [" ".join(t.split()) for t in texts(r)],
             "outline": outline(r),
-            "links": sorted((p, tuple(round(v) for v in rect), d) for p, rect, d in links(r)),
+            # where each link is and where it leads; not its exact rectangle,
+            # which moves with the machine's text shaping
+            "links": sorted((p, d) for p, _, d in links(r)),
             "title": r.metadata.title}

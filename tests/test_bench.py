@@ -13,11 +13,12 @@ def test_bench_smoke():
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
     for line in ("floor (import + load)", "qreport build .json", "qreport build .pdf",
-                 "reference print_qstats", "analysis alone", "json/floor", "peak RSS/floor"):
+                 "reference print_qstats", "analysis alone", "json/floor", "peak PSS/floor", "pages/s"):
         assert line in p.stdout
     result = p.stdout.strip().splitlines()[-2].split("results: ")[1]
     data = json.load(open(result))
     r = data["results"][0]
     assert r["model"] == "jet_mlp" and r["floor_s"] > 0 and r["analysis_s"] > 0
     assert set(r["ratios"]) == set(data["targets"])
+    assert r["pages"] >= 2 and r["pdf_pages_per_s"] > 0 and r["peak_pss_kib"] > 0
     os.unlink(result)
