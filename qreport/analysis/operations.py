@@ -15,7 +15,7 @@ import numpy as np
 from . import accumulator as acc
 from .errors import AnalysisError
 from .fixed import fractional_bits_of_step, pow2_grid_step
-from .quantizers import FLOAT, QFact, derived_range_fact, quantizer_fact
+from .quantizers import FLOAT, QFact, QuantizerError, derived_range_fact, quantizer_fact
 
 # Reference operation table: weight mode (rows) x input mode (columns).
 OP_TABLE = (
@@ -131,7 +131,12 @@ def quantize(q, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if q is None:
         return np.asarray(values, dtype=np.float64), None
     qc = fresh(q)
-    out = np.asarray(qc(np.asarray(values, dtype=np.float32)), dtype=np.float64)
+    try:
+        out = np.asarray(qc(np.asarray(values, dtype=np.float32)), dtype=np.float64)
+    except (ValueError, TypeError) as exc:  # e.g. a saved config with symmetric=None
+        msg = " ".join(str(exc).split())[:160]
+        raise QuantizerError(f"quantizer {type(q).__name__} cannot be evaluated with its saved "
+                             f"config ({msg})") from None
     scale = None
     if isinstance(getattr(qc, "alpha", None), str) and getattr(qc, "scale", None) is not None:
         s = np.asarray(qc.scale, dtype=np.float64)
