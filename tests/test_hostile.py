@@ -246,12 +246,14 @@ def test_non_finite_weights_are_a_clear_error(tmp_path, capsys):
     one_line_error(capsys, "dense_nan", "NaN or Inf")
 
 
-def test_quantizer_config_that_cannot_be_evaluated(example_paths, tmp_path, capsys):
-    """Found by the fuzz test: conv1d with kernel_quantizer symmetric=None loads,
-    then qkeras fails inside TensorFlow when the kernel is quantized."""
+@pytest.mark.parametrize("role,key,value", [("kernel_quantizer", "symmetric", None),
+                                            ("bias_quantizer", "qnoise_factor", [])])
+def test_quantizer_config_that_cannot_be_evaluated(role, key, value, example_paths, tmp_path, capsys):
+    """Found by the fuzz test: such configs load, then qkeras fails inside
+    TensorFlow when the kernel or bias is quantized."""
     def edit(cfg):
-        l = next(l for l in cfg["config"]["layers"] if "kernel_quantizer" in l["config"])
-        l["config"]["kernel_quantizer"]["config"]["symmetric"] = None
+        l = next(l for l in cfg["config"]["layers"] if isinstance(l["config"].get(role), dict))
+        l["config"][role]["config"][key] = value
     p = rewrite(example_paths["conv1d"], tmp_path / "bad.keras", edit)
     assert main(["build", p, "-o", str(tmp_path / "o.json")]) == 1
     one_line_error(capsys, "cannot be evaluated")

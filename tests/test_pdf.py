@@ -99,10 +99,15 @@ def test_pdf_structure(name, pdfs, analysed):
     assert r.metadata.creator.startswith("qreport")
     assert "/CreationDate" not in r.metadata
     fonts, programs = set(), {}
-    for p in r.pages:
-        for f in (p["/Resources"].get("/Font") or {}).values():
-            f = f.get_object()
-            fonts.add(f["/BaseFont"])
+    for num in range(1, int(r.trailer["/Size"])):   # every object: chart XObjects too
+        try:
+            f = r.get_object(num)
+        except Exception:
+            continue
+        if not hasattr(f, "get") or f.get("/Type") != "/Font":
+            continue
+        fonts.add(f["/BaseFont"])
+        if "/DescendantFonts" in f:
             desc = f["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
             ff = desc.raw_get("/FontFile2")
             programs[ff.idnum] = ff.get_object()

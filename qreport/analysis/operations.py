@@ -130,10 +130,11 @@ def quantize(q, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(q(values), scale) using a fresh copy of q; scale None when q has no alpha scale."""
     if q is None:
         return np.asarray(values, dtype=np.float64), None
-    qc = fresh(q)
     try:
+        qc = fresh(q)
         out = np.asarray(qc(np.asarray(values, dtype=np.float32)), dtype=np.float64)
-    except (ValueError, TypeError) as exc:  # e.g. a saved config with symmetric=None
+    except Exception as exc:  # noqa: BLE001  a saved config qkeras accepts but cannot run:
+        # symmetric=None, qnoise_factor=[] … (TensorFlow raises its own error types)
         msg = " ".join(str(exc).split())[:160]
         raise QuantizerError(f"quantizer {type(q).__name__} cannot be evaluated with its saved "
                              f"config ({msg})") from None

@@ -285,6 +285,10 @@ def _warm() -> None:
     _quiet_weasyprint()
 
 
+def _ready() -> bool:
+    return True
+
+
 def _work(job: tuple) -> Part:
     html, assets, fonts = job
     return render_part(html, assets, fonts)
@@ -307,8 +311,15 @@ class Workers:
         self.pool = None
         if self.jobs > 1:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = multiprocessing.get_context("fork").Pool(self.jobs, initializer=_warm)
+            # ProcessPoolExecutor, not multiprocessing.Pool: a worker that dies
+            # (out of memory, a crash in a C library) raises BrokenProcessPool
+            # here instead of leaving the build waiting forever.
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_warm)
+            for f in [self.pool.submit(_ready) for _ in range(self.jobs)]:
+                pass   # start the workers now (the executor forks lazily)
 
     def render(self, htmls: list[str], assets: dict[str, bytes], fonts: dict[str, bytes]) -> list[Part]:
         """Every HTML document as a Part, in the order given."""
@@ -319,14 +330,19 @@ class Workers:
         # Longest first (the front matter, then by size) keeps every core busy.
         order = sorted(range(len(jobs)), key=lambda i: -len(htmls[i]))
         out: dict[int, Part] = {}
-        for i, part in zip(order, self.pool.imap(_work, [jobs[i] for i in order], chunksize=1)):
+        for i, part in zip(order, self.pool.map(_work, [jobs[i] for i in order])):
             out[i] = part
         return [out[i] for i in range(len(jobs))]
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:       # an interrupted build must not wait for its workers
+                if p.is_alive():
+                    p.terminate()
+            for p in procs:
+                p.join()
             self.pool = None
 
     def __enter__(self):
