@@ -149,9 +149,6 @@ def build(model_path: str, out: str, opts: Options) -> None:
         workers = Workers()
     try:
         facts, meta = analyse_file(model_path, opts)
-        import gc
-
-        gc.collect()   # the Keras model is garbage now (reference cycles): free it before rendering
         data = render(facts, meta, fmt, opts, workers)
     finally:
         if workers is not None:

@@ -240,6 +240,15 @@ def _model_charts(facts: ModelFacts, chart) -> list[dict]:
 SHEETS = ("all", "mac", "none")
 
 
+def source_datetime() -> datetime.datetime | None:
+    """SOURCE_DATE_EPOCH as a UTC datetime, or None: reports carry a date only
+    when it asks for one (the HTML cover and the PDF metadata read this)."""
+    sde = os.environ.get("SOURCE_DATE_EPOCH")
+    if sde and sde.isdigit():
+        return datetime.datetime.fromtimestamp(int(sde), datetime.timezone.utc)
+    return None
+
+
 def sheets_note(facts: ModelFacts, sheets: str) -> str:
     """The cover's statement of which layer sheets the document carries."""
     n = len(facts.layers)
@@ -268,9 +277,8 @@ def page_data(facts: ModelFacts, meta: dict, data: dict | None, media: str = "sc
         view = _layer_view(i, l, chart if keep else None)
         view["sheet"] = keep
         layers.append(view)
-    sde = os.environ.get("SOURCE_DATE_EPOCH")
-    date = (datetime.datetime.fromtimestamp(int(sde), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            if sde and sde.isdigit() else None)
+    when = source_datetime()
+    date = when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else None
     return {
         "title": meta["name"], "meta": meta, "media": media, "paper": paper, "date": date,
         "inputs": [{"name": i.name, "shape": shape(i.shape), "config": i.type.config,
@@ -284,7 +292,7 @@ def page_data(facts: ModelFacts, meta: dict, data: dict | None, media: str = "sc
         "front": True, "last": True,
         "charts": _model_charts(facts, chart) if chart is not None else [],
         # a short contents shares the cover's page instead of starting one
-        "toc_class": "short" if sum(1 for v in layers if v["sheet"]) <= 20 else "",
+        "toc_class": "short" if sum(v["sheet"] for v in layers) <= 20 else "",
         "json": Markup(_script_json(data)) if data is not None else None,
     }
 

@@ -34,7 +34,6 @@ asks for one.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import io
 import logging
@@ -132,8 +131,7 @@ def make_fetcher(assets: dict[str, bytes] | None = None, fonts: dict[str, bytes]
             if url.startswith(SCHEME):
                 name = url[len(SCHEME):].lstrip("/")
                 if name in own:
-                    kind = "image/png" if name.endswith(".png") else "image/svg+xml"
-                    return URLFetcherResponse(url, own[name], {"Content-Type": kind})
+                    return URLFetcherResponse(url, own[name], {"Content-Type": "image/svg+xml"})
                 if name in FONTS:
                     if font_files is None:
                         font_files = _full_fonts()
@@ -181,14 +179,6 @@ def page_css(paper: str = "a4") -> str:
     return f"@page {{ size: {w:g}mm {h:g}mm; margin: {t:g}mm {r:g}mm {b:g}mm {l:g}mm; }}"
 
 
-def source_date() -> str | None:
-    """SOURCE_DATE_EPOCH as an ISO date for the PDF metadata, else None."""
-    sde = os.environ.get("SOURCE_DATE_EPOCH")
-    if sde and sde.isdigit():
-        return datetime.datetime.fromtimestamp(int(sde), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
-
-
 # ------------------------------------------------------------------ one part
 
 @dataclass
@@ -201,7 +191,7 @@ class Part:
     anchors: dict[str, tuple[int, float, float, float, float]] = field(default_factory=dict)
     links: list[tuple[int, str, tuple[float, float, float, float]]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
-    fill: list[float] = field(default_factory=list)   # share of each page's content area used
+    fill: list[float] = field(default_factory=list)   # share of each page's content area used (if measured)
 
 
 def _fill(page) -> float:
@@ -238,15 +228,19 @@ def _inside(a, b) -> bool:
 
 
 def render_part(html: str, assets: dict[str, bytes] | None = None,
-                fonts: dict[str, bytes] | None = None, fetcher=None) -> Part:
-    """Lay out and draw one HTML document; the PDF bytes and where things are."""
+                fonts: dict[str, bytes] | None = None, fetcher=None, measure: bool = False) -> Part:
+    """Lay out and draw one HTML document; the PDF bytes and where things are.
+
+    ``measure`` also reports how full each page is (a walk over every box:
+    for tests and diagnostics, not for every build).
+    """
     import weasyprint
 
     _quiet_weasyprint()
     fetcher = fetcher or make_fetcher(assets, fonts)
     doc = weasyprint.HTML(string=html, base_url=SCHEME + "/", url_fetcher=fetcher).render()
-    anchors, links = {}, []
-    fill = [_fill(p) for p in doc.pages]
+    anchors, links, seen = {}, [], set()
+    fill = [_fill(p) for p in doc.pages] if measure else []
     for i, page in enumerate(doc.pages):
         for name, (x1, y1, x2, y2) in page.anchors.items():
             anchors.setdefault(name, (i, x1, y1, x2, y2))
@@ -254,7 +248,8 @@ def render_part(html: str, assets: dict[str, bytes] | None = None,
         rects = [(t, r) for kind, t, r, _ in page.links if kind == "internal"]
         for t, r in rects:
             if not any(t2 == t and r2 != r and _inside(r, r2) for t2, r2 in rects):
-                if (i, t, r) not in links:
+                if (i, t, r) not in seen:
+                    seen.add((i, t, r))
                     links.append((i, t, r))
     size = (doc.pages[0].width, doc.pages[0].height) if doc.pages else (0.0, 0.0)
     data = doc.write_pdf(full_fonts=fonts is not None)
@@ -290,11 +285,11 @@ def _ready() -> bool:
 
 
 def _work(job: tuple) -> Part:
-    html, assets, fonts = job
-    return render_part(html, assets, fonts)
+    html, assets, fonts, measure = job
+    return render_part(html, assets, fonts, measure=measure)
 
 
-_ASSET = re.compile(SCHEME + r"/?(charts/[0-9]+\.(?:svg|png))")
+_ASSET = re.compile(SCHEME + r"/?(charts/[0-9]+\.svg)")
 
 
 class Workers:
@@ -321,9 +316,10 @@ class Workers:
             for f in [self.pool.submit(_ready) for _ in range(self.jobs)]:
                 pass   # start the workers now (the executor forks lazily)
 
-    def render(self, htmls: list[str], assets: dict[str, bytes], fonts: dict[str, bytes]) -> list[Part]:
+    def render(self, htmls: list[str], assets: dict[str, bytes], fonts: dict[str, bytes],
+               measure: bool = False) -> list[Part]:
         """Every HTML document as a Part, in the order given."""
-        jobs = [(h, {n: assets[n] for n in sorted(set(_ASSET.findall(h))) if n in assets}, fonts)
+        jobs = [(h, {n: assets[n] for n in sorted(set(_ASSET.findall(h))) if n in assets}, fonts, measure)
                 for h in htmls]
         if self.pool is None:
             return [_work(j) for j in jobs]
@@ -344,12 +340,6 @@ class Workers:
             for p in procs:
                 p.join()
             self.pool = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ------------------------------------------------------------------ overlay
@@ -443,11 +433,13 @@ def render_pdf(parts: list[str], meta: dict, assets: dict[str, bytes] | None = N
 
 def _render_pdf(parts, meta, assets, paper, refused, workers: Workers, stats) -> bytes:
     from pypdf import PdfReader, PdfWriter
+
+    from .html import source_datetime
     from pypdf.annotations import Link
     from pypdf.generic import ArrayObject, ByteStringObject, Fit, NameObject, NumberObject
 
-    fonts = subset_fonts("".join(parts) + "0123456789")
-    done = workers.render(parts, assets, fonts)
+    fonts = subset_fonts("".join(parts))
+    done = workers.render(parts, assets, fonts, measure=stats is not None)
     if refused is not None:
         for p in done:
             refused.extend(p.refused)
@@ -484,7 +476,7 @@ def _render_pdf(parts, meta, assets, paper, refused, workers: Workers, stats) ->
     # its document); add them back with an explicit destination.
     h_px = done[0].size[1] if done else 0.0
     for p, off in zip(done, offsets):
-        own = {n for n in p.anchors}
+        own = set(p.anchors)
         for i, target, (x1, y1, x2, y2) in p.links:
             if target in own or target not in where:
                 continue
@@ -501,10 +493,9 @@ def _render_pdf(parts, meta, assets, paper, refused, workers: Workers, stats) ->
           "/Producer": "WeasyPrint, pypdf",
           "/Subject": f"Hardware datasheet of {meta.get('file', '')} (sha256 {meta.get('sha256', '')})",
           "/Keywords": "qreport, QKeras, quantization, accumulator"}
-    date = source_date()
-    if date:
-        d = "D:" + date.replace("-", "").replace(":", "").replace("T", "").replace("Z", "Z")
-        md["/CreationDate"] = md["/ModDate"] = d
+    date = source_datetime()
+    if date is not None:
+        md["/CreationDate"] = md["/ModDate"] = date.strftime("D:%Y%m%d%H%M%SZ")
     writer.add_metadata(md)
     writer.page_mode = "/UseOutlines"
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
