@@ -89,9 +89,8 @@ def load_sample(path: str, input_names: tuple[str, ...]) -> list:
 
 def analyse_file(model_path: str, opts: Options):
     """(facts, meta) for a model file."""
-    from .analysis.graph import GraphError
-    from .analysis.model import AnalysisError, analyse
-    from .analysis.quantizers import QuantizerError
+    from .analysis.errors import AnalysisError
+    from .analysis.model import analyse
     from .loader import load_model
 
     stage = opts.progress or (lambda s: None)
@@ -105,8 +104,8 @@ def analyse_file(model_path: str, opts: Options):
 
             sample = load_sample(opts.sample, input_names(model))
         facts = analyse(model, opts.input_quantizers, sample)
-    except (AnalysisError, GraphError, QuantizerError) as exc:
-        raise QReportError(str(exc)) from None
+    except AnalysisError as exc:
+        raise QReportError(str(exc), option=exc.option) from None
     meta = {"name": opts.title or model.name, "file": os.path.basename(model_path),
             "sha256": sha256(model_path), **versions()}
     if opts.sample:

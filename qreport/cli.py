@@ -108,6 +108,10 @@ class _Progress:
             self.stream.flush()
 
 
+#: The flag of each build option an error can be about.
+FLAGS = {"input_quantizers": "--input-quantizer", "sample": "--sample"}
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     _quiet_tf()
@@ -116,7 +120,8 @@ def main(argv=None) -> int:
     except QReportError as exc:
         if args.debug:
             raise
-        print(f"qreport: error: {exc}", file=sys.stderr)
+        flag = FLAGS.get(exc.option)
+        print(f"qreport: error: {flag + ': ' if flag else ''}{exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qreport: interrupted", file=sys.stderr)

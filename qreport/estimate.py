@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .analysis import operations as _ops
+from .analysis.accumulator import bound_chain
+from .analysis.layers import kind_of
 from .analysis.model import analyse, analyse_internals
+from .analysis.operations import operation_type
 from .analysis.quantizers import quantizer_fact
 
 __all__ = ["get_quant_mode", "get_operation_type", "create_activation_cache",
@@ -47,11 +49,11 @@ def get_operation_type(layer, output_cache):
     Raises ValueError when the layer has no operation (as the reference).
     """
     x = output_cache.get(layer.name)
-    if x is None or type(layer).__name__ not in _ops.WEIGHT_LAYERS:
+    family = kind_of(type(layer).__name__).family
+    if x is None or not family.has_weights:
         raise ValueError(f"Cannot find suitable quantization candidates for {layer.name}")
-    qs, _ = _ops._quantizers(layer, type(layer).__name__)
-    w = quantizer_fact(qs[0])
-    return (_ops.operation_type(w, x), (w.mode, x.mode), (w.bits, x.bits),
+    w = quantizer_fact(getattr(layer, family.kernels[0].quantizer, None))
+    return (operation_type(w, x), (w.mode, x.mode), (w.bits, x.bits),
             (int(w.signed), int(x.signed)))
 
 
@@ -129,15 +131,15 @@ def analyze_accumulator(in_model, x, verbose=False):
         x: {layer name: (min, max)} input range of each layer to size; layers
             not in x use their input type's full range (the `bound` method).
     """
-    facts, parts_of = analyse_internals(in_model)
+    facts, work = analyse_internals(in_model)
     out = {}
     for l in facts.layers:
-        if not l.operations or l.name not in parts_of:
+        if not l.operations or l.name not in work:
             continue
-        parts = parts_of[l.name]
         if l.name in x:
             lo, hi = (float(v) for v in x[l.name])
-            r = _ops.bound_chain(parts, l.operations[0].input, lo, hi, name=l.name)[-1][0]
+            r = bound_chain(list(work[l.name].parts), l.operations[0].input, lo, hi,
+                            name=l.name)[-1].range
         else:
             r = l.accumulator.bound
         out[l.name] = r.integer_bits

@@ -65,6 +65,8 @@ def _check(m, in_shape, xq, *, exact=True, n_random=300, seed=0):
             sc = dn_c[ch] < 0
             ic = wc - b.fractional_bits
             assert fits(up_c[ch], wc, ic, sc) and fits(dn_c[ch], wc, ic, sc)
+            # and minimal: one integer bit less cannot hold the channel's attained extremes
+            assert not (fits(up_c[ch], wc - 1, ic - 1, sc) and fits(dn_c[ch], wc - 1, ic - 1, sc))
     return f
 
 
@@ -156,10 +158,19 @@ def test_separable_2d_multiplier_1_is_exact():
 
 
 @pytest.mark.parametrize("padding", ["same", "valid"])
-def test_separable_1d_multiplier_2_is_safe(padding):
+def test_separable_1d_multiplier_2_is_exact(padding):
+    # Depthwise channels that share input pixels are not independent: the
+    # pointwise bound is that of the composite map, exact per channel.
     layer = QSeparableConv1D(3, 3, depth_multiplier=2, padding=padding, depthwise_quantizer=Q4,
                              pointwise_quantizer=Q4, bias_quantizer=QB)
-    _check(_model(layer, (7, 2), 10), (7, 2), quantized_bits(4, 0, alpha=1), exact=False)
+    _check(_model(layer, (7, 2), 10), (7, 2), quantized_bits(4, 0, alpha=1))
+
+
+@pytest.mark.parametrize("padding,strides", [("same", 2), ("valid", 2), ("same", 1)])
+def test_separable_2d_multiplier_3_strided_is_exact(padding, strides):
+    layer = QSeparableConv2D(4, 3, depth_multiplier=3, strides=strides, padding=padding,
+                             depthwise_quantizer=Q4, pointwise_quantizer=Q4, bias_quantizer=QB)
+    _check(_model(layer, (6, 5, 2), 12), (6, 5, 2), quantized_bits(4, 0, alpha=1))
 
 
 def test_depthwise_part_of_separable_is_exact():
@@ -292,8 +303,7 @@ def test_separable_with_scales_on_both_kernels(mult, padding, dw_gain):
     a, y0, _ = jacobian(m, (5, 5, 2), scale=s_pw)
     dn, up = exact_extremes(a, y0, -1.0, 0.875)
     assert b.max >= up.max() and b.min <= dn.min()          # safe
-    if mult == 1 and padding == "valid":                    # and exact when channels are independent
-        assert (b.min, b.max) == (dn.min(), up.max())
+    assert (b.min, b.max) == (dn.min(), up.max())           # and exact (the composite map)
     # every attained extreme lies on the accumulator's grid
     assert np.all(np.mod(np.concatenate([up, dn]) * 2.0 ** b.fractional_bits, 1) == 0)
     # the sampled path applies the depthwise scale too

@@ -1,131 +1,45 @@
-"""Accumulator widths (SPEC section 4).
+"""Accumulator widths (SPEC section 4): every method, in one place.
 
 The accumulator holds Σ w·x + b for every output channel, with w the
 quantized (BN-folded, unscaled) kernel and x free in [x_min, x_max].  For
-each output position only the taps that meet a real input count (zero
-padding contributes 0; in a strided transposed convolution each output is
-reached by only some taps).  Along one spatial axis the set of live taps
-of an output position is a row of a small boolean "tap mask"; positions
-share few distinct rows (the borders and the interior), so the bound is a
-contraction of per-tap extreme sums with those masks: one numpy
-expression per layer, no loop over channels or weights.
+each output position only the taps that meet a real input count (see
+:mod:`.geometry`).  The bound is one numpy contraction per operation.
+
+- ``bound``: the input type's whole range (:func:`bound_chain`);
+- ``conservative``: the same over an observed input range;
+- ``sampled``: the values observed (:func:`observed`);
+- ``type``: hls4ml's rule from the operand types alone (:func:`type_accumulator`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .fixed import FixedType, width_for_range, widths_for_ranges
-from .quantizers import QFact
-
-METHODS = ("bound", "conservative", "sampled", "type")
-
-
-@dataclass(frozen=True)
-class AccRange:
-    """One method's accumulator: exact range and the fixed-point type holding it.
-
-    ``width``/``fractional_bits``/``fixed`` are None with a ``reason`` when
-    no fixed width exists (float operands, values off a power-of-two grid).
-    """
-
-    min: float | None
-    max: float | None
-    integer_bits: int | None
-    fractional_bits: int | None
-    width: int | None
-    signed: bool | None
-    fixed: str | None
-    reason: str | None = None
-
-    def to_json(self) -> dict:
-        d = {k: getattr(self, k) for k in
-             ("min", "max", "integer_bits", "fractional_bits", "width", "signed", "fixed")}
-        if self.reason:
-            d["reason"] = self.reason
-        return d
-
-    @classmethod
-    def from_fixed(cls, ft: FixedType) -> AccRange:
-        return cls(ft.min, ft.max, ft.integer_bits, ft.fractional_bits, ft.width,
-                   ft.signed, ft.fixed)
-
-    @classmethod
-    def unknown(cls, reason: str) -> AccRange:
-        return cls(None, None, None, None, None, None, None, reason)
+from .facts import FLOAT, AccRange, Accumulator, QFact, derived_range_fact
+from .fixed import fixed_name, width_for_range, widths_for_ranges
+from .geometry import Part
 
 
 @dataclass(frozen=True)
-class Accumulator:
-    """All methods for one operation; ``per_channel_width`` is the bound's."""
+class Bound:
+    """The bound of one operation: its range, per-channel extremes and grid.
 
-    bound: AccRange | None
-    type: AccRange | None
-    conservative: AccRange | None = None
-    sampled: AccRange | None = None
-    per_channel_width: tuple[int, ...] = ()
-    headroom: int | None = None
-    scale: str | None = None
-
-    def to_json(self) -> dict:
-        d = {m: (getattr(self, m).to_json() if getattr(self, m) is not None else None)
-             for m in METHODS}
-        d["per_channel_width"] = list(self.per_channel_width)
-        d["headroom"] = self.headroom
-        d["scale"] = self.scale
-        return d
-
-
-# --------------------------------------------------------------------------
-# Tap masks
-
-def conv_masks(in_len: int, out_len: int, k: int, stride: int, dilation: int,
-               padding: str) -> np.ndarray:
-    """Distinct live-tap rows of a forward convolution along one axis.
-
-    Output position p reads input p*stride + t*dilation - pad_left for tap t;
-    a tap is live when that index lies inside the input.
+    ``input`` is the type the operation reads (for a later part, the
+    previous part's output with its scale applied).
     """
-    if padding == "valid":
-        pad_left = 0
-    elif padding == "causal":
-        pad_left = (k - 1) * dilation
-    else:  # "same": TF/Keras put the odd extra pad on the right
-        total = max((out_len - 1) * stride + (k - 1) * dilation + 1 - in_len, 0)
-        pad_left = total // 2
-    p = np.arange(out_len)[:, None]
-    t = np.arange(k)[None, :]
-    idx = p * stride + t * dilation - pad_left
-    return np.unique((idx >= 0) & (idx < in_len), axis=0)
+
+    range: AccRange
+    lo: np.ndarray | None
+    hi: np.ndarray | None
+    frac: int | None
+    input: QFact
 
 
-def transpose_masks(in_len: int, out_len: int, k: int, stride: int, dilation: int,
-                    padding: str) -> np.ndarray:
-    """Distinct live-tap rows of a transposed convolution along one axis.
-
-    The transposed convolution is the adjoint of a forward convolution from
-    the output (length out_len) to the input (length in_len): output o gets
-    tap t from input i when i*stride + t*dilation - pad_left == o.
-    """
-    if padding == "valid":
-        pad_left = 0
-    else:
-        total = max((in_len - 1) * stride + (k - 1) * dilation + 1 - out_len, 0)
-        pad_left = total // 2
-    o = np.arange(out_len)[:, None]
-    t = np.arange(k)[None, :]
-    num = o + pad_left - t * dilation
-    live = (num % stride == 0) & (num >= 0) & (num // stride < in_len)
-    return np.unique(live, axis=0)
-
-
-# --------------------------------------------------------------------------
-# The bound
-
-def extreme_sums(kernel: np.ndarray, x_lo, x_hi, masks: list[np.ndarray]):
+def extreme_sums(kernel: np.ndarray, x_lo, x_hi, masks) -> tuple[np.ndarray, np.ndarray]:
     """Per-output-channel min and max of Σ w·x over positions and inputs.
 
     Args:
@@ -156,17 +70,14 @@ def extreme_sums(kernel: np.ndarray, x_lo, x_hi, masks: list[np.ndarray]):
 def fixed_range(lo: float, hi: float, frac_bits: int | None, reason: str | None) -> AccRange:
     """An AccRange for [lo, hi]; width only when a grid (frac_bits) is known."""
     if frac_bits is None:
-        ib = _integer_bits_only(lo, hi)
+        ib = width_for_range(math.floor(lo), math.ceil(hi), 0).integer_bits
         return AccRange(float(lo), float(hi), ib, None, None, lo < 0, None, reason)
     return AccRange.from_fixed(width_for_range(float(lo), float(hi), frac_bits))
 
 
-def _integer_bits_only(lo: float, hi: float) -> int:
-    return width_for_range(math.floor(lo), math.ceil(hi), 0).integer_bits
-
-
-def channel_widths(lo: np.ndarray, hi: np.ndarray, frac_bits: int | None) -> tuple[int, ...]:
-    if frac_bits is None:
+def channel_widths(lo: np.ndarray | None, hi: np.ndarray | None,
+                   frac_bits: int | None) -> tuple[int, ...]:
+    if lo is None or frac_bits is None:
         return ()
     return tuple(int(v) for v in widths_for_ranges(lo, hi, frac_bits))
 
@@ -177,8 +88,130 @@ def headroom(bound: AccRange | None, sampled: AccRange | None) -> int | None:
     return bound.width - sampled.width
 
 
-# --------------------------------------------------------------------------
-# The `type` method: hls4ml's precision inference from types alone
+def _grid(p: Part, x: QFact) -> tuple[int | None, str | None]:
+    """F of the accumulator's grid, or None with the reason there is none."""
+    if p.w_frac is None:
+        return None, "weights are not on a power-of-two grid"
+    if x.fractional_bits is None:
+        return None, f"input {x.config} is not on a power-of-two grid"
+    if p.bias is not None and p.bias_frac is None:
+        return None, ("bias is float (no bias_quantizer)" if p.bias_fact is None or p.bias_fact.is_float
+                      else "bias / scale is not on a power-of-two grid")
+    frac = p.w_frac + x.fractional_bits
+    return (max(frac, p.bias_frac) if p.bias is not None else frac), None
+
+
+def bound_part(p: Part, x: QFact, x_lo=None, x_hi=None, layer_in=None) -> Bound:
+    """The bound of part p reading type x, its values in [x_lo, x_hi].
+
+    x_lo/x_hi default to the type's range; they may be narrower (an observed
+    range) or per-input-channel arrays.  The grid is always the type's.  A
+    part with a composite map (:class:`Part`) is bounded through it over the
+    layer's own input range ``layer_in = (lo, hi)``, which is exact.
+    """
+    if p.weight.is_float:
+        return Bound(AccRange.unknown("float weights: no fixed-point accumulator"), None, None, None, x)
+    if x.is_float and x_lo is None:
+        return Bound(AccRange.unknown("float input: no fixed-point accumulator"), None, None, None, x)
+    if p.composite is not None and layer_in is not None:
+        lo, hi = extreme_sums(p.composite, *layer_in, p.composite_masks)
+    else:
+        lo, hi = extreme_sums(p.kernel, x.min if x_lo is None else x_lo,
+                              x.max if x_hi is None else x_hi, p.masks)
+    if p.bias is not None:
+        lo, hi = lo + p.bias, hi + p.bias
+    frac, reason = _grid(p, x)
+    return Bound(fixed_range(float(lo.min()), float(hi.max()), frac, reason), lo, hi, frac, x)
+
+
+def bound_chain(parts: list[Part], x: QFact, x_lo=None, x_hi=None, name: str = "layer") -> list[Bound]:
+    """Bound every operation of a layer in order.
+
+    The first part reads the layer's input (x, optionally narrowed to
+    [x_lo, x_hi]); every later part reads the previous part's output with its
+    per-channel scale applied, and is bounded exactly through its composite
+    map over the layer's input range.
+    """
+    layer_in = (x.min if x_lo is None else x_lo, x.max if x_hi is None else x_hi)
+    out: list[Bound] = []
+    for i, p in enumerate(parts):
+        if i == 0:
+            out.append(bound_part(p, x, x_lo, x_hi))
+            continue
+        prev, b = parts[i - 1], out[-1]
+        if b.lo is None:
+            out.append(Bound(AccRange.unknown(f"{prev.part} accumulator has no fixed range"),
+                             None, None, None, FLOAT))
+            continue
+        x_p = output_type(prev, b, f"{name} {prev.part} accumulator")
+        lo_p, hi_p, _ = after_scale(prev, b.lo, b.hi, b.frac)
+        out.append(bound_part(p, x_p, lo_p, hi_p, layer_in if layer_in[0] is not None else None))
+    return out
+
+
+def after_scale(p: Part, lo: np.ndarray, hi: np.ndarray, frac: int | None):
+    """A part's output per channel once its per-channel scale is applied: (lo, hi, F).
+
+    This is what the next operation sees (the pointwise half of a separable
+    layer, or the layer's output): with scale 2^e a channel's values move to
+    the grid 2^-(F - e); a scale that is not a power of two leaves the grid.
+    """
+    if p.scale is None:
+        return lo, hi, frac
+    s = p.scale
+    a, b = lo * s, hi * s
+    e = np.log2(s)
+    if frac is None or not np.all(e == np.round(e)):
+        return np.minimum(a, b), np.maximum(a, b), None
+    return np.minimum(a, b), np.maximum(a, b), frac - int(e.min())
+
+
+def output_type(p: Part, b: Bound, config: str) -> QFact:
+    """The type of a part's output (accumulator, per-channel scale applied)."""
+    lo_o, hi_o, f_o = after_scale(p, b.lo, b.hi, b.frac)
+    lsb = math.ldexp(1.0, -f_o) if f_o is not None else None
+    return derived_range_fact(float(lo_o.min()), float(hi_o.max()), lsb,
+                              config + (" × scale" if p.scale is not None else ""))
+
+
+def accumulators(parts: list[Part], x: QFact, name: str) -> tuple[list[Accumulator], list[Bound]]:
+    """The `bound` and `type` accumulators of every operation of a layer, and the bounds.
+
+    The `type` method chains hls4ml's own types: a later part reads the
+    previous part's `type` accumulator, not the bound's.
+    """
+    bounds = bound_chain(parts, x, name=name)
+    out, prev_t = [], None
+    for p, b in zip(parts, bounds):
+        type_x = b.input
+        if prev_t is not None and prev_t.width is not None:
+            type_x = _type_fact(prev_t, f"{b.input.config} (hls4ml)")
+        if p.weight.is_float or type_x.is_float:
+            t = AccRange.unknown("float operand: hls4ml would use its default precision")
+        else:
+            t = type_accumulator(p.weight, type_x, p.bias_fact if p.bias is not None else None,
+                                 p.terms)
+        out.append(Accumulator(bound=b.range, type=t,
+                               per_channel_width=channel_widths(b.lo, b.hi, b.frac),
+                               scale=p.scale_note))
+        prev_t = t
+    return out, bounds
+
+
+def observed(acc: Accumulator, conservative: Bound, seen_lo: np.ndarray,
+             seen_hi: np.ndarray) -> Accumulator:
+    """acc with the `conservative` bound and the `sampled` values observed on a sample."""
+    sampled = fixed_range(float(seen_lo.min()), float(seen_hi.max()), acc.bound.fractional_bits,
+                          acc.bound.reason)
+    return dataclasses.replace(acc, conservative=conservative.range, sampled=sampled,
+                               headroom=headroom(acc.bound, sampled))
+
+
+def _type_fact(t: AccRange, config: str) -> QFact:
+    return QFact(kind="derived", config=config, mode=0, bits=t.width, integer=t.integer_bits,
+                 signed=bool(t.signed), min=None, max=None, lsb=None, fixed=t.fixed,
+                 hls_type=(t.width, t.integer_bits, bool(t.signed)))
+
 
 def type_accumulator(w: QFact, x: QFact, b: QFact | None, n_terms: int) -> AccRange:
     """The accumulator hls4ml infers from the operand types (its infer_precision).
@@ -199,4 +232,4 @@ def type_accumulator(w: QFact, x: QFact, b: QFact | None, n_terms: int) -> AccRa
     width = integer + max(frac, wb - ib)
     signed = signed or sb
     return AccRange(None, None, integer, width - integer, width, signed,
-                    f"ap_{'' if signed else 'u'}fixed<{width},{integer}>")
+                    fixed_name(width, integer, signed))

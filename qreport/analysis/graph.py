@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from .errors import GraphError
+
 
 @dataclass(frozen=True)
 class FlatNode:
@@ -33,10 +35,6 @@ class FlatGraph:
     input_shapes: tuple[tuple, ...]
     nodes: tuple[FlatNode, ...]
     output_keys: tuple[int, ...]
-
-
-class GraphError(ValueError):
-    """The model is not a graph qreport can walk."""
 
 
 def _functional(model):

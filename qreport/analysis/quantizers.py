@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass, field
 
-from .fixed import (FixedType, fixed_name, fractional_bits_of_step, pow2_grid_step,
-                    width_for_range)
-
-# Mode codes, as in the reference's get_quant_mode.
-MODE_FIXED, MODE_PO2, MODE_TERNARY, MODE_BINARY, MODE_01, MODE_FLOAT = range(6)
+from .errors import QuantizerError
+from .facts import (FLOAT, MODE_01, MODE_BINARY, MODE_FIXED, MODE_PO2, MODE_TERNARY, QFact,
+                    float_fact)
+from .fixed import fractional_bits_of_step, pow2_grid_step, width_for_range
 
 QUANTIZER_KINDS = (
     "quantized_bits", "quantized_relu", "quantized_tanh", "quantized_ulaw",
@@ -23,88 +21,6 @@ QUANTIZER_KINDS = (
     "quantized_po2", "quantized_relu_po2", "binary", "stochastic_binary",
     "ternary", "stochastic_ternary", "bernoulli",
 )
-
-
-class QuantizerError(ValueError):
-    """A quantizer string or object qreport cannot interpret."""
-
-
-@dataclass(frozen=True)
-class QFact:
-    """What a quantizer (or a derived tensor type) produces, exactly.
-
-    Attributes mirror SPEC section 5's QFACT.  ``min``/``max`` are the
-    exact extreme values ``q(x)`` can produce; ``lsb`` is the grid step (the
-    largest power of two dividing every value) or None when the values are
-    not on a power-of-two grid (u-law) or the type is float.  For kernel
-    quantizers with a per-channel ``alpha`` (``"auto"``/``"auto_po2"``) the
-    range is the unscaled grid and ``scale`` says how the scale is applied.
-    """
-
-    kind: str
-    config: str
-    mode: int
-    bits: int
-    integer: int | None
-    signed: bool
-    min: float | None
-    max: float | None
-    lsb: float | None
-    fixed: str | None
-    scale: str | None = None
-    notes: tuple[str, ...] = ()
-    # hls4ml's precision for this type, (W, I, signed), or None with a reason;
-    # used by the accumulator's `type` method.
-    hls_type: tuple[int, int, bool] | None = field(default=None, compare=False)
-    hls_reason: str | None = field(default=None, compare=False)
-
-    @property
-    def is_float(self) -> bool:
-        return self.mode == MODE_FLOAT
-
-    @property
-    def fractional_bits(self) -> int | None:
-        """F of the grid (``lsb == 2**-F``), None when there is no grid."""
-        if self.lsb is None:
-            return None
-        return fractional_bits_of_step(self.lsb)
-
-    def to_json(self) -> dict:
-        return {
-            "kind": self.kind, "config": self.config, "mode": self.mode,
-            "bits": self.bits, "integer": self.integer, "signed": self.signed,
-            "min": self.min, "max": self.max, "lsb": self.lsb,
-            "fixed": self.fixed, "scale": self.scale, "notes": list(self.notes),
-        }
-
-
-FLOAT = QFact(kind="float", config="float", mode=MODE_FLOAT, bits=32, integer=None,
-              signed=True, min=None, max=None, lsb=None, fixed=None,
-              hls_reason="float type: no fixed-point precision")
-
-
-def float_fact(config: str = "float") -> QFact:
-    """The fact for an unquantized (float32) tensor or parameter."""
-    return FLOAT if config == "float" else QFact(**{**FLOAT.__dict__, "config": config})
-
-
-def derived_fact(ft: FixedType, config: str) -> QFact:
-    """A tensor type computed by the analysis (an accumulator, a merge, …)."""
-    return QFact(
-        kind="derived", config=config, mode=MODE_FIXED, bits=ft.width,
-        integer=ft.integer_bits, signed=ft.signed, min=ft.min, max=ft.max,
-        lsb=math.ldexp(1.0, -ft.fractional_bits), fixed=ft.fixed,
-        hls_type=(ft.width, ft.integer_bits, ft.signed),
-    )
-
-
-def derived_range_fact(lo: float, hi: float, lsb: float | None, config: str) -> QFact:
-    """A derived type from an exact range and grid step (None: no grid)."""
-    if lsb is None:
-        return QFact(kind="derived", config=config, mode=MODE_FIXED, bits=32, integer=None,
-                     signed=lo < 0, min=lo, max=hi, lsb=None, fixed=None,
-                     hls_reason="values are not on a power-of-two grid")
-    return derived_fact(width_for_range(lo, hi, fractional_bits_of_step(lsb)), config)
 
 
 # --------------------------------------------------------------------------
@@ -404,6 +320,3 @@ _FACTS = {
     "stochastic_ternary": _fact_ternary, "bernoulli": _fact_bernoulli,
 }
 
-
-def hls_type_name(t: tuple[int, int, bool]) -> str:
-    return fixed_name(*t)

@@ -13,10 +13,12 @@ import dataclasses
 
 import numpy as np
 
-from . import accumulator as acc
-from .errors import AnalysisError
 from . import graph as g
-from . import operations as ops
+from . import layers
+from .accumulator import bound_chain, observed
+from .errors import AnalysisError
+from .geometry import Part, per_axis
+from .kernels import quantize
 
 
 def _check_sample(graph: g.FlatGraph, sample) -> list[np.ndarray]:
@@ -46,32 +48,33 @@ def _check_sample(graph: g.FlatGraph, sample) -> list[np.ndarray]:
     return out
 
 
-def _accumulate(layer, cls: str, p: ops.Part, x: np.ndarray) -> np.ndarray:
-    """The accumulator values of part p on input x (channels last), float64."""
+def _accumulate(d, p: Part, x: np.ndarray) -> np.ndarray:
+    """The accumulator values of part p of layer d on input x (channels last), float64."""
     import keras
 
     k = p.native.astype(np.float64)
     x = np.asarray(x, dtype=np.float64)
-    if cls in ops.DENSE:
+    family = d.kind.family
+    if family is layers.DENSE:
         y = np.tensordot(x, k, axes=([-1], [0]))
     elif p.part == "pointwise":
         y = np.tensordot(x, k.reshape(k.shape[-2], k.shape[-1]), axes=([-1], [0]))
     else:
         n = k.ndim - 2
-        strides = ops._tup(layer.strides, n)
-        dil = ops._tup(getattr(layer, "dilation_rate", 1), n)
-        pad = layer.padding
+        strides = per_axis(d.config["strides"], n)
+        dil = per_axis(d.config.get("dilation_rate", 1), n)
+        pad = d.config["padding"]
         if pad == "causal":
             x = np.pad(x, [(0, 0), ((k.shape[0] - 1) * dil[0], 0), (0, 0)])
             pad = "valid"
-        if cls in ops.TRANSPOSE:
+        if family is layers.TRANSPOSE:
             y = keras.ops.conv_transpose(x, k, strides=strides, padding=pad,
-                                         output_padding=getattr(layer, "output_padding", None),
+                                         output_padding=d.config.get("output_padding"),
                                          dilation_rate=dil)
-        elif cls in ops.DEPTHWISE or cls in ops.SEPARABLE:
+        elif family in (layers.DEPTHWISE, layers.SEPARABLE):
             y = keras.ops.depthwise_conv(x, k, strides=strides, padding=pad, dilation_rate=dil)
         else:
-            groups = getattr(layer, "groups", 1) or 1
+            groups = d.config.get("groups", 1) or 1
             if groups == 1:
                 y = keras.ops.conv(x, k, strides=strides, padding=pad, dilation_rate=dil)
             else:  # CPU kernels lack grouped convolution: one conv per group
@@ -104,50 +107,62 @@ class _Observed:
         self.acc[key] = [lo, hi]
 
 
-def _with_samples(graph, layers, parts_of, input_qs, sample, batch_size):
-    """Layers with conservative/sampled accumulators filled in.
+def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_size: int):
+    """The layer facts with conservative/sampled accumulators filled in.
 
     The sample is passed through each input's assumed quantizer first: the
     hardware sees quantized inputs, and the bound assumes them.
+
+    Args:
+        graph: the flat graph (its layers are run).
+        data: the seam's LayerData of every layer call, in graph order.
+        facts: the layer facts of :func:`.propagate.propagate`.
+        work: {layer name: WeightLayer} of the same.
+        input_qs: the inputs' quantizers (None: float).
+        sample: one array per model input.
+        batch_size: rows run at once.
+
+    Raises:
+        AnalysisError: the sample does not fit the model.
     """
-    arrays = _check_sample(graph, sample)
-    by_name = {n.name: n for n in graph.nodes}
-    targets = [l for l in layers if l.name in parts_of and l.operations
-               and not any(p.weight.is_float for p in parts_of[l.name])]
-    for l in targets:
-        if getattr(by_name[l.name].layer, "data_format", "channels_last") == "channels_first":
-            raise AnalysisError(f"{l.name}: channels_first layers are not supported with --sample")
-    want = {by_name[l.name].in_keys[0] for l in targets}
-    seen = _Observed([l.name for l in targets])
+    try:
+        arrays = _check_sample(graph, sample)
+    except AnalysisError as exc:
+        raise AnalysisError(str(exc), option="sample") from None
+    by_name = {d.name: d for d in data}
+    nodes = {n.name: n for n in graph.nodes}
+    targets = [f for f in facts if f.name in work and f.operations
+               and not any(p.weight.is_float for p in work[f.name].parts)]
+    for f in targets:
+        if by_name[f.name].config.get("data_format", "channels_last") == "channels_first":
+            raise AnalysisError(f"{f.name}: channels_first layers are not supported with a sample",
+                                option="sample")
+    want = {by_name[f.name].in_keys[0] for f in targets}
+    seen = _Observed([f.name for f in targets])
     n = arrays[0].shape[0]
     with g.preserved_quantizers(graph):
         for start in range(0, n, batch_size):
             batch = [a[start:start + batch_size] for a in arrays]
-            batch = [b if q is None else ops.quantize(q, b)[0].astype(np.float32)
+            batch = [b if q is None else quantize(q, b)[0].astype(np.float32)
                      for b, q in zip(batch, input_qs)]
             got = g.run(graph, batch, want)
-            for l in targets:
-                node = by_name[l.name]
-                v = np.asarray(got[node.in_keys[0]], dtype=np.float64)
-                seen.input(l.name, v)
-                for p in parts_of[l.name]:
-                    v = _accumulate(node.layer, type(node.layer).__name__, p, v)
-                    seen.accumulator((l.name, p.part), v)
+            for f in targets:
+                d = by_name[f.name]
+                v = np.asarray(got[nodes[f.name].in_keys[0]], dtype=np.float64)
+                seen.input(f.name, v)
+                for p in work[f.name].parts:
+                    v = _accumulate(d, p, v)
+                    seen.accumulator((f.name, p.part), v)
                     if p.scale is not None:  # the next part sees the scaled output
                         v = v * p.scale
-    names = {l.name for l in targets}
-    return [_fill(l, parts_of[l.name], seen) if l.name in names else l for l in layers]
+    names = {f.name for f in targets}
+    return [_fill(f, work[f.name].parts, seen) if f.name in names else f for f in facts]
 
 
-def _fill(l, parts, seen: _Observed):
-    new_ops = []
-    lo, hi = seen.x[l.name]
-    chain = ops.bound_chain(parts, l.operations[0].input, lo, hi, name=l.name)
-    for p, o, (cons, *_) in zip(parts, l.operations, chain):
-        s_lo, s_hi = seen.acc[(l.name, p.part)]
-        sampled = acc.fixed_range(float(s_lo.min()), float(s_hi.max()), p.frac,
-                                  o.accumulator.bound.reason)
-        a = dataclasses.replace(o.accumulator, conservative=cons, sampled=sampled,
-                                headroom=acc.headroom(o.accumulator.bound, sampled))
-        new_ops.append(dataclasses.replace(o, accumulator=a))
-    return dataclasses.replace(l, operations=tuple(new_ops))
+def _fill(f, parts, seen: _Observed):
+    lo, hi = seen.x[f.name]
+    chain = bound_chain(list(parts), f.operations[0].input, lo, hi, name=f.name)
+    new_ops = [dataclasses.replace(o, accumulator=observed(o.accumulator, cons,
+                                                           *seen.acc[(f.name, p.part)]))
+               for p, o, cons in zip(parts, f.operations, chain)]
+    return dataclasses.replace(f, operations=tuple(new_ops))

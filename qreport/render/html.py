@@ -16,8 +16,7 @@ from importlib import resources
 
 from markupsafe import Markup
 
-from ..analysis.model import LayerFacts, ModelFacts
-from ..analysis.quantizers import QFact
+from ..analysis.facts import LayerFacts, ModelFacts, QFact
 from . import charts, svgplot
 
 MULTIPLIERS = {
@@ -171,7 +170,7 @@ def _layer_view(i: int, l: LayerFacts, chart) -> dict:
     }
     if chart is not None:
         for h in l.histograms:
-            q = l.quantizer("kernel" if h.part == "main" else h.part)
+            q = l.quantizer(h.role)
             title = "quantized " + ("kernel" if h.part == "main" else f"{h.part} kernel") + \
                     (" (unscaled)" if q is not None and (q.scale or "").startswith("per-channel") else "")
             view["charts"].append(chart(svgplot.weight_histogram(

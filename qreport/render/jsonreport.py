@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..analysis.model import LayerFacts, ModelFacts
+from ..analysis.facts import LayerFacts, ModelFacts
 
 SCHEMA = "qreport/1"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..analysis.model import ModelFacts
+from ..analysis.facts import ModelFacts
 
 
 def _acc(l) -> str:

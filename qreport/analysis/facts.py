@@ -1,0 +1,302 @@
+"""The facts: what qreport states about a model (SPEC sections 1-5).
+
+Frozen dataclasses of plain values, nothing else: every output (JSON, HTML,
+PDF, the terminal summary, the drop-in API) reads these and computes no
+number of its own.  Nothing here imports Keras.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .fixed import FixedType, fractional_bits_of_step, width_for_range
+
+#: The input type assumed when the user states none (SPEC section 2).
+DEFAULT_INPUT = "quantized_relu(8,0)"
+
+# Mode codes, as in the reference's get_quant_mode.
+MODE_FIXED, MODE_PO2, MODE_TERNARY, MODE_BINARY, MODE_01, MODE_FLOAT = range(6)
+
+#: Accumulator methods, in the order every output shows them (SPEC section 4).
+METHODS = ("bound", "conservative", "sampled", "type")
+
+
+# ------------------------------------------------------------------ types
+
+@dataclass(frozen=True)
+class QFact:
+    """What a quantizer (or a derived tensor type) produces, exactly.
+
+    Attributes mirror SPEC section 5's QFACT.  ``min``/``max`` are the
+    exact extreme values ``q(x)`` can produce; ``lsb`` is the grid step (the
+    largest power of two dividing every value) or None when the values are
+    not on a power-of-two grid (u-law) or the type is float.  For kernel
+    quantizers with a per-channel ``alpha`` (``"auto"``/``"auto_po2"``) the
+    range is the unscaled grid and ``scale`` says how the scale is applied.
+    """
+
+    kind: str
+    config: str
+    mode: int
+    bits: int
+    integer: int | None
+    signed: bool
+    min: float | None
+    max: float | None
+    lsb: float | None
+    fixed: str | None
+    scale: str | None = None
+    notes: tuple[str, ...] = ()
+    # hls4ml's precision for this type, (W, I, signed), or None with a reason;
+    # used by the accumulator's `type` method.
+    hls_type: tuple[int, int, bool] | None = field(default=None, compare=False)
+    hls_reason: str | None = field(default=None, compare=False)
+
+    @property
+    def is_float(self) -> bool:
+        return self.mode == MODE_FLOAT
+
+    @property
+    def fractional_bits(self) -> int | None:
+        """F of the grid (``lsb == 2**-F``), None when there is no grid."""
+        if self.lsb is None:
+            return None
+        return fractional_bits_of_step(self.lsb)
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind, "config": self.config, "mode": self.mode,
+            "bits": self.bits, "integer": self.integer, "signed": self.signed,
+            "min": self.min, "max": self.max, "lsb": self.lsb,
+            "fixed": self.fixed, "scale": self.scale, "notes": list(self.notes),
+        }
+
+
+FLOAT = QFact(kind="float", config="float", mode=MODE_FLOAT, bits=32, integer=None,
+              signed=True, min=None, max=None, lsb=None, fixed=None,
+              hls_reason="float type: no fixed-point precision")
+
+
+def float_fact(config: str = "float") -> QFact:
+    """The fact for an unquantized (float32) tensor or parameter."""
+    return FLOAT if config == "float" else QFact(**{**FLOAT.__dict__, "config": config})
+
+
+def derived_fact(ft: FixedType, config: str) -> QFact:
+    """A tensor type computed by the analysis (an accumulator, a merge, …)."""
+    return QFact(
+        kind="derived", config=config, mode=MODE_FIXED, bits=ft.width,
+        integer=ft.integer_bits, signed=ft.signed, min=ft.min, max=ft.max,
+        lsb=math.ldexp(1.0, -ft.fractional_bits), fixed=ft.fixed,
+        hls_type=(ft.width, ft.integer_bits, ft.signed),
+    )
+
+
+def derived_range_fact(lo: float, hi: float, lsb: float | None, config: str) -> QFact:
+    """A derived type from an exact range and grid step (None: no grid)."""
+    if lsb is None:
+        return QFact(kind="derived", config=config, mode=MODE_FIXED, bits=32, integer=None,
+                     signed=lo < 0, min=lo, max=hi, lsb=None, fixed=None,
+                     hls_reason="values are not on a power-of-two grid")
+    return derived_fact(width_for_range(lo, hi, fractional_bits_of_step(lsb)), config)
+
+
+# ------------------------------------------------------------------ accumulators
+
+@dataclass(frozen=True)
+class AccRange:
+    """One method's accumulator: exact range and the fixed-point type holding it.
+
+    ``width``/``fractional_bits``/``fixed`` are None with a ``reason`` when
+    no fixed width exists (float operands, values off a power-of-two grid).
+    """
+
+    min: float | None
+    max: float | None
+    integer_bits: int | None
+    fractional_bits: int | None
+    width: int | None
+    signed: bool | None
+    fixed: str | None
+    reason: str | None = None
+
+    def to_json(self) -> dict:
+        d = {k: getattr(self, k) for k in
+             ("min", "max", "integer_bits", "fractional_bits", "width", "signed", "fixed")}
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+    @classmethod
+    def from_fixed(cls, ft: FixedType) -> AccRange:
+        return cls(ft.min, ft.max, ft.integer_bits, ft.fractional_bits, ft.width,
+                   ft.signed, ft.fixed)
+
+    @classmethod
+    def unknown(cls, reason: str) -> AccRange:
+        return cls(None, None, None, None, None, None, None, reason)
+
+
+@dataclass(frozen=True)
+class Accumulator:
+    """All methods for one operation; ``per_channel_width`` is the bound's."""
+
+    bound: AccRange | None
+    type: AccRange | None
+    conservative: AccRange | None = None
+    sampled: AccRange | None = None
+    per_channel_width: tuple[int, ...] = ()
+    headroom: int | None = None
+    scale: str | None = None
+
+    def to_json(self) -> dict:
+        d = {m: (getattr(self, m).to_json() if getattr(self, m) is not None else None)
+             for m in METHODS}
+        d["per_channel_width"] = list(self.per_channel_width)
+        d["headroom"] = self.headroom
+        d["scale"] = self.scale
+        return d
+
+
+# ------------------------------------------------------------------ layers
+
+@dataclass(frozen=True)
+class Histogram:
+    """Quantized values of one kernel on its grid: values and their counts.
+
+    ``part`` is the operation the kernel belongs to, ``role`` its quantizer's
+    key in :attr:`LayerFacts.quantizers` (``kernel``, ``depthwise``, …).
+    """
+
+    part: str
+    role: str
+    values: tuple[float, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One multiply-accumulate operation of a layer (separable layers have two)."""
+
+    part: str
+    type: str
+    name: str
+    macs: int
+    terms: int
+    weight: QFact
+    input: QFact
+    accumulator: Accumulator
+
+    def to_json(self) -> dict:
+        return {"part": self.part, "type": self.type, "name": self.name, "macs": self.macs,
+                "terms": self.terms, "weight": self.weight.to_json(),
+                "input": self.input.to_json(), "accumulator": self.accumulator.to_json()}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counts of one weight layer (SPEC section 3)."""
+
+    macs: int
+    weights: int
+    bias: int
+    weight_bits: int
+    bias_bits: int
+    zero_weights: int
+    bops: int
+
+    @property
+    def sparsity(self) -> float:
+        """Zero weights / weights (0 for a layer without weights)."""
+        return self.zero_weights / self.weights if self.weights else 0.0
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in
+                ("macs", "weights", "bias", "weight_bits", "bias_bits", "zero_weights", "bops")}
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """Everything the report says about one layer call."""
+
+    name: str
+    class_name: str
+    inputs: tuple[str, ...]
+    input_shape: tuple
+    output_shape: tuple
+    quantizers: tuple[tuple[str, QFact], ...]
+    operations: tuple[Operation, ...]
+    counts: Counts | None
+    output_type: QFact
+    histograms: tuple[Histogram, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def accumulator(self) -> Accumulator | None:
+        return self.operations[-1].accumulator if self.operations else None
+
+    def quantizer(self, role: str) -> QFact | None:
+        return dict(self.quantizers).get(role)
+
+
+@dataclass(frozen=True)
+class InputFacts:
+    name: str
+    shape: tuple
+    type: QFact
+    assumed: bool  # True when DEFAULT_INPUT was assumed
+
+
+@dataclass(frozen=True)
+class Widest:
+    """The widest `bound` accumulator of the model: where it is and its type."""
+
+    layer: str
+    part: str
+    width: int
+    fixed: str
+
+    def to_json(self) -> dict:
+        return {"layer": self.layer, "part": self.part, "width": self.width, "fixed": self.fixed}
+
+
+@dataclass(frozen=True)
+class Totals:
+    macs: int
+    macs_by_operation: tuple[tuple[str, int], ...]
+    weights: int
+    bias: int
+    weight_bits: int
+    bias_bits: int
+    zero_weights: int
+    sparsity: float
+    bops: int
+    widest_accumulator: Widest | None = None
+
+    @property
+    def parameter_bits(self) -> int:
+        return self.weight_bits + self.bias_bits
+
+    @property
+    def float32_bits(self) -> int:
+        return 32 * (self.weights + self.bias)
+
+    @property
+    def compression(self) -> float | None:
+        bits = self.parameter_bits
+        return self.float32_bits / bits if bits else None
+
+    def macs_share(self, n: int) -> float | None:
+        """n MACs as a share of all MACs (None when the model has none)."""
+        return n / self.macs if self.macs else None
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    name: str
+    inputs: tuple[InputFacts, ...]
+    layers: tuple[LayerFacts, ...]
+    totals: Totals
+    warnings: tuple[str, ...]
+    sample: str | None = None

@@ -1,0 +1,164 @@
+"""Types through the graph (SPEC section 2): from the inputs' types to every layer's facts.
+
+Works on the plain data of the seam (:class:`.read.LayerData`), in graph
+order: each layer's family (:mod:`.layers`) gives its output type; weight
+layers get their operations, accumulators and counts on the way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from . import operations as ops
+from .accumulator import Bound, output_type
+from .errors import AnalysisError, QuantizerError
+from .facts import (DEFAULT_INPUT, FLOAT, InputFacts, LayerFacts, QFact, Totals, Widest,
+                    float_fact)
+from .geometry import Part, with_bias
+from .layers import is_linear, is_quantizer
+from .quantizers import parse_quantizer, quantizer_fact
+
+
+@dataclass(frozen=True)
+class WeightLayer:
+    """A weight layer's working parts and bounds, kept for the sample pass."""
+
+    parts: tuple[Part, ...]
+    bounds: tuple[Bound, ...]
+
+
+def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantizers):
+    """The model inputs' facts and quantizers: given by name (``name=q``), in order, or assumed.
+
+    Raises:
+        AnalysisError: a name that is not an input, or more quantizers than inputs.
+    """
+    given: dict[str, object] = {}
+    ordered: list = []
+    for spec in input_quantizers or ():
+        if isinstance(spec, str) and "=" in spec.split("(")[0]:
+            k, v = spec.split("=", 1)
+            if k.strip() not in names:
+                raise AnalysisError(f"an input quantizer names {k.strip()!r}; model inputs are "
+                                    f"{', '.join(names)}", option="input_quantizers")
+            given[k.strip()] = v
+        else:
+            ordered.append(spec)
+    if len(ordered) > len(names):
+        raise AnalysisError(f"{len(ordered)} input quantizers given, the model has {len(names)} "
+                            "inputs", option="input_quantizers")
+    for n, spec in zip(names, ordered):
+        given.setdefault(n, spec)
+    facts, qs = [], []
+    for n, shape in zip(names, shapes):
+        spec = given.get(n)
+        try:
+            q = spec if spec is not None and not isinstance(spec, str) else \
+                parse_quantizer(spec or DEFAULT_INPUT)
+            facts.append(InputFacts(n, shape, quantizer_fact(q), spec is None))
+        except QuantizerError as exc:
+            raise QuantizerError(str(exc), option="input_quantizers") from None
+        qs.append(q)
+    return facts, qs
+
+
+def propagate(layers, input_keys, inputs: list[InputFacts]):
+    """Facts of every layer worth reporting, the model's warnings, and the weight layers' parts.
+
+    Returns:
+        (layer facts, warnings, {layer name: WeightLayer}).
+    """
+    types: dict[int, QFact] = {k: i.type for k, i in zip(input_keys, inputs)}
+    facts: list[LayerFacts] = []
+    work: dict[str, WeightLayer] = {}
+    warnings: list[str] = []
+    for d in layers:
+        try:
+            xs = [types.get(k, FLOAT) for k in d.in_keys]
+            f, w = _layer(d, xs, warnings)
+        except QuantizerError as exc:
+            raise AnalysisError(f"{d.name}: {exc}") from None
+        for k in d.out_keys:
+            types[k] = f.output_type
+        if w is not None:
+            work[d.name] = w
+        # a layer that changes nothing (a Flatten, a Dropout) is left out
+        if w is not None or f.output_type != (xs[0] if xs else FLOAT) or f.warnings or len(xs) > 1:
+            facts.append(f)
+    if not any(f.operations for f in facts):
+        warnings.append("the model has no multiply-accumulate layers (Dense/Conv): nothing to size")
+    return facts, warnings, work
+
+
+def _layer(d, xs: list[QFact], warnings: list[str]):
+    x = xs[0] if xs else FLOAT
+    warns: list[str] = []
+    quants = [("input", x)] if len(xs) == 1 else [(f"input {i}", t) for i, t in enumerate(xs)]
+    fam = d.kind.family
+    opl, counts, hists, work = [], None, (), None
+    if fam.has_weights:
+        out_t, opl, counts, hists, work = _weight_layer(d, x, warns)
+        quants += [(p.role, p.weight) for p in work.parts]
+        if work.parts[-1].bias_fact is not None:
+            quants.append(("bias", work.parts[-1].bias_fact))
+    else:
+        out_t = fam.rule(d, xs, warns)
+        if out_t is not x and out_t.is_float and not x.is_float and not any("float" in w for w in warns):
+            warns.append(f"{d.name}: output is float")
+    warnings.extend(warns)
+    return LayerFacts(name=d.name, class_name=d.class_name, inputs=d.inputs, input_shape=d.in_shape,
+                      output_shape=d.out_shape, quantizers=tuple(quants + [("output", out_t)]),
+                      operations=tuple(opl), counts=counts, output_type=out_t,
+                      histograms=tuple(hists), warnings=tuple(warns)), work
+
+
+def _weight_layer(d, x: QFact, warns: list[str]):
+    name = d.name
+    parts = d.kind.family.parts(d)
+    parts[0] = dataclasses.replace(parts[0], notes=parts[0].notes + d.notes)
+    parts = with_bias(parts, d.bias, name)
+    for p in parts:
+        warns.extend(p.notes)
+        if p.weight.is_float:
+            warns.append(f"{name}: {p.part if p.part != 'main' else 'kernel'} is not quantized (float)")
+    if d.bias is not None and d.bias.fact.is_float:
+        warns.append(f"{name}: bias is not quantized (float)")
+    if x.is_float:
+        warns.append(f"{name}: input is float")
+    if d.class_name == "QConv1D" and d.config.get("padding") == "causal":
+        warns.append(f"{name}: qkeras-v3 QConv1D cannot run padding='causal' (keras.ops.conv "
+                     "rejects it at call time); counts and bound assume causal zero padding")
+    opl, bounds = ops.operations(parts, x, name)
+    a = d.activation
+    if is_quantizer(a):
+        out_t = a
+    elif is_linear(a):
+        last = bounds[-1]
+        out_t = output_type(parts[-1], last, f"{name} accumulator") if last.lo is not None else FLOAT
+    else:
+        out_t = float_fact(a.config)
+        warns.append(f"{name}: activation {a.config!r} is not a quantizer: output treated as float")
+    hists = tuple(k.histogram for k in d.kernels)
+    return out_t, opl, ops.counts(parts, opl), hists, WeightLayer(tuple(parts), tuple(bounds))
+
+
+def totals(layers: list[LayerFacts]) -> Totals:
+    """Model totals: sums of the layers' counts, MACs per operation, the widest accumulator."""
+    by_op: dict[str, int] = {}
+    widest = None
+    for f in layers:
+        for o in f.operations:
+            by_op[o.name] = by_op.get(o.name, 0) + o.macs
+            b = o.accumulator.bound
+            if b is not None and b.width is not None and (widest is None or b.width > widest.width):
+                widest = Widest(f.name, o.part, b.width, b.fixed)
+    cs = [f.counts for f in layers if f.counts is not None]
+    s = lambda k: sum(getattr(c, k) for c in cs)  # noqa: E731
+    weights = s("weights")
+    return Totals(macs=s("macs"), macs_by_operation=tuple(sorted(by_op.items())),
+                  weights=weights, bias=s("bias"), weight_bits=s("weight_bits"),
+                  bias_bits=s("bias_bits"), zero_weights=s("zero_weights"),
+                  sparsity=(s("zero_weights") / weights) if weights else 0.0, bops=s("bops"),
+                  widest_accumulator=widest)
+

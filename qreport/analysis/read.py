@@ -1,0 +1,134 @@
+"""The Keras seam: a loaded model read into plain data.
+
+This module and :mod:`.graph` (the walk) and :mod:`.kernels` (kernel
+quantization) are the only parts of the analysis that touch Keras or
+QKeras objects.  What they hand over, :class:`LayerData` per layer call,
+is numpy arrays, numbers, strings and quantizer facts; type propagation,
+geometry and the accumulator work on that alone.  A reader of ``.keras``
+files without TensorFlow could stand in for this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import graph as g
+from . import kernels as kq
+from .facts import QFact, float_fact
+from .layers import LayerKind, check_activation_object, kind_of, pool_area
+from .quantizers import quantizer_fact
+
+LINEAR = float_fact("linear")
+
+
+@dataclass(frozen=True)
+class LayerData:
+    """One layer call, read: everything the analysis needs from the layer object.
+
+    ``activation`` is the activation's fact (None: the layer has none;
+    ``config == "linear"``: the identity); ``config`` holds the geometry
+    settings the layer's family reads (strides, padding, …);
+    ``average_factor`` is q(1/area) of a QAveragePooling layer's
+    ``average_quantizer``.
+    """
+
+    name: str
+    class_name: str
+    kind: LayerKind = field(repr=False)
+    inputs: tuple[str, ...]
+    in_keys: tuple[int, ...]
+    out_keys: tuple[int, ...]
+    in_shapes: tuple[tuple, ...]
+    out_shapes: tuple[tuple, ...]
+    config: dict = field(default_factory=dict, compare=False)
+    kernels: tuple[kq.Kernel, ...] = ()
+    bias: kq.Bias | None = None
+    activation: QFact | None = None
+    average_factor: float | None = None
+    params: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def in_shape(self) -> tuple:
+        return self.in_shapes[0] if self.in_shapes else ()
+
+    @property
+    def out_shape(self) -> tuple:
+        return self.out_shapes[0] if self.out_shapes else ()
+
+
+def read_model(model) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
+    """The model's flat graph (for sample runs) and every layer call as plain data.
+
+    Raises:
+        GraphError: the model is not a graph qreport can walk.
+        AnalysisError: a layer's weights or quantizers are damaged.
+    """
+    graph = g.flatten(model)
+    return graph, tuple(read_layer(n) for n in graph.nodes)
+
+
+def read_layer(node: g.FlatNode) -> LayerData:
+    layer, cls, name = node.layer, type(node.layer).__name__, node.name
+    kind = kind_of(cls)
+    config = {k: getattr(layer, k) for k in kind.config if hasattr(layer, k)}
+    notes: list[str] = []
+    activation = None
+    for attr in kind.activation:
+        obj = getattr(layer, attr, None)
+        if obj is not None:
+            activation = activation_fact(obj, name)
+            break
+    d = LayerData(name=name, class_name=cls, kind=kind, inputs=node.inbound,
+                  in_keys=node.in_keys, out_keys=node.out_keys, in_shapes=node.in_shapes,
+                  out_shapes=node.out_shapes, config=config, activation=activation,
+                  params=int(sum(int(np.prod(w.shape)) for w in layer.weights)))
+    kernels, bias = (), None
+    if kind.family.has_weights:
+        kernels, bias = _read_weights(layer, kind, name, notes)
+    factor = None
+    aq = getattr(layer, "average_quantizer_internal", None)
+    if aq is not None and kind.family.rule is not None and node.in_shapes:
+        factor = float(kq.quantize(aq, np.array([1.0 / pool_area(d)]))[0][0])
+    import dataclasses
+
+    return dataclasses.replace(d, kernels=kernels, bias=bias, average_factor=factor,
+                               notes=tuple(notes))
+
+
+def activation_fact(obj, name: str) -> QFact:
+    """The fact of a layer's activation: a quantizer's, float (named) or LINEAR."""
+    check_activation_object(obj, name)
+    if getattr(obj, "__name__", None) == "linear":
+        return LINEAR
+    return quantizer_fact(obj)
+
+
+def _numpy(v) -> np.ndarray:
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(v))
+
+
+def _read_weights(layer, kind: LayerKind, name: str, notes: list):
+    """(kernels, bias) of a weight layer, quantized, BN folded for *Batchnorm layers."""
+    specs = kind.family.kernels
+    if kind.folded:
+        k, b = layer.get_folded_weights()
+        raws, raw_bias = [_numpy(k)], _numpy(b)
+    else:
+        raws = [_numpy(next(getattr(layer, a) for a in s.weights if hasattr(layer, a)))
+                for s in specs]
+        raw_bias = (_numpy(layer.bias) if getattr(layer, "use_bias", False)
+                    and getattr(layer, "bias", None) is not None else None)
+    kernels = []
+    for s, raw in zip(specs, raws):
+        q = kq.usable_quantizer(getattr(layer, s.quantizer, None), s.role, name, notes)
+        kernels.append(kq.read_kernel(s.part, s.role, q, raw, s.canon, name))
+    bias = None
+    if raw_bias is not None:
+        bq = kq.usable_quantizer(getattr(layer, "bias_quantizer_internal", None), "bias", name, notes)
+        bias = kq.read_bias(bq, raw_bias, name)
+    return tuple(kernels), bias
