@@ -1,6 +1,7 @@
-"""HTML datasheet: snapshots, determinism, escaping, self-containment."""
+"""HTML datasheet: gold files, determinism, escaping, self-containment."""
 
 import json
+import os
 import re
 
 import keras
@@ -11,17 +12,36 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from qreport.build import Options, analyse_file, render
 from qreport.cli import main
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, ROOT
+from .gold import scrub
 
 
-class HTMLSnapshot(SingleFileSnapshotExtension):
+class GoldHTML(SingleFileSnapshotExtension):
+    """The HTML gold copy is the example's sample report, sample_reports/<name>.html.
+
+    One copy per example: ``--snapshot-update`` (or ``make samples``) writes
+    the report a user gets; the comparison ignores the tool versions and
+    the model hash (:func:`.gold.scrub`), so only a real change fails.
+    """
+
     file_extension = "html"
     _write_mode = WriteMode.TEXT
 
+    @classmethod
+    def dirname(cls, *, test_location) -> str:
+        return os.path.join(ROOT, "sample_reports")
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location, index=0) -> str:
+        return test_location.testname.split("[", 1)[1].rstrip("]")
+
+    def matches(self, *, serialized_data, snapshot_data) -> bool:
+        return snapshot_data is not None and scrub(serialized_data) == scrub(snapshot_data)
+
 
 @pytest.fixture
-def html_snapshot(snapshot):
-    return snapshot.use_extension(HTMLSnapshot)
+def html_gold(snapshot):
+    return snapshot.use_extension(GoldHTML)
 
 
 def _html(path, **kw):
@@ -30,9 +50,9 @@ def _html(path, **kw):
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_example_html_snapshot(name, example_paths, html_snapshot, monkeypatch):
+def test_example_html_gold(name, example_paths, html_gold, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    assert _html(example_paths[name]) == html_snapshot
+    assert _html(example_paths[name]) == html_gold
 
 
 def test_html_is_byte_identical_across_runs(example_paths):

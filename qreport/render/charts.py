@@ -19,6 +19,8 @@ import matplotlib.ticker  # noqa: E402
 from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .text import si  # noqa: E402
+
 RC = {
     "svg.hashsalt": "qreport",
     "svg.fonttype": "none",
@@ -85,7 +87,7 @@ def macs_by_layer(layers: list[str], ops: list[str], table: list[list[int]], pre
         ax.invert_yaxis()
         ax.set_xlabel("multiply-accumulates per inference (MACs)")
         ax.ticklabel_format(axis="x", style="plain")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_si))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(si))
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(len(ops), 4), borderaxespad=0.2)
         fig.tight_layout(pad=0.4)
     return _svg(fig, prefix)
@@ -105,7 +107,7 @@ def memory_by_layer(layers: list[str], weight_bits: list[int], bias_bits: list[i
         ax.set_yticks(y, layers)
         ax.invert_yaxis()
         ax.set_xlabel("parameter memory (bits)")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_si))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(si))
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, borderaxespad=0.2)
         fig.tight_layout(pad=0.4)
     return _svg(fig, prefix)
@@ -139,10 +141,3 @@ def bit_profile(labels: list[str], series: dict[str, list], prefix: str) -> str:
         fig.tight_layout(pad=0.4)
     return _svg(fig, prefix)
 
-
-def _si(v, _pos=None) -> str:
-    v = float(v)
-    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:g}{suf}"
-    return f"{v:g}"

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 import os
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
 from markupsafe import Markup
 
-from ..analysis.facts import LayerFacts, ModelFacts, QFact
+from ..analysis.facts import DEFAULT_INPUT, METHODS, LayerFacts, ModelFacts, QFact
 from . import charts, svgplot
+from . import text as T
 
 MULTIPLIERS = {
     "mult": "{w}-bit × {x}-bit fixed-point multiplier",
@@ -33,53 +34,6 @@ METHOD_NOTES = {
     "sampled": "accumulator values observed on the sample",
     "type": "from the types alone, as hls4ml infers it",
 }
-
-
-# ------------------------------------------------------------------ formatting
-
-def num(v) -> str:
-    """Exact, shortest decimal for a float on a binary grid; integers without '.0'."""
-    if v is None:
-        return "—"
-    v = float(v)
-    if v == 0:
-        return "0"
-    if v.is_integer() and abs(v) < 1e15:
-        return f"{int(v):,}".replace(",", "\u2009").replace("-", "\u2212")
-    return repr(v).replace("-", "\u2212")
-
-
-def integer(v) -> str:
-    return "—" if v is None else f"{int(v):,}"
-
-
-_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def pow2(v) -> str:
-    """A grid step as 2ⁿ, with its decimal value when that is short."""
-    if v is None:
-        return "—"
-    e = math.log2(v)
-    if e.is_integer():
-        p = "2" + str(int(e)).translate(_SUP)
-        d = num(v)
-        return p if len(d) > 10 or e == 0 else f"{p} = {d}"
-    return num(v)
-
-
-def rng(f: QFact) -> str:
-    if f.min is None:
-        return "—"
-    return f"[{num(f.min)}, {num(f.max)}]"
-
-
-def shape(s) -> str:
-    return "(" + ", ".join("N" if d is None else str(d) for d in s) + ")"
-
-
-def kib(bits: int) -> str:
-    return f"{bits / 8192:,.2f} KiB"
 
 
 # ------------------------------------------------------------------ view data
@@ -109,117 +63,235 @@ class Charts:
         return Markup('<img class="chart" src="qreport-asset:{}" alt="{}">').format(name, alt)
 
 
-def _qrow(role: str, f: QFact) -> dict:
-    return {"role": role, "kind": f.kind, "config": f.config, "fixed": f.fixed or "—",
-            "range": rng(f), "lsb": pow2(f.lsb), "bits": str(f.bits),
-            "signed": "signed" if f.signed else "unsigned", "scale": f.scale or "",
-            "notes": list(f.notes)}
+@dataclass(frozen=True)
+class QuantizerRow:
+    role: str
+    kind: str
+    config: str
+    fixed: str
+    range: str
+    lsb: str
+    bits: str
+    signed: str
+    scale: str
+    notes: tuple[str, ...]
 
 
-def _acc_rows(a) -> list[dict]:
+@dataclass(frozen=True)
+class AccRow:
+    method: str
+    note: str
+    min: str
+    max: str
+    integer: str
+    fractional: str
+    width: str
+    fixed: str
+    reason: str
+    default: bool
+
+
+@dataclass(frozen=True)
+class OperationView:
+    part: str
+    name: str
+    type: str
+    multiplier: str
+    macs: str
+    terms: str
+    weight: str
+    weight_fixed: str
+    input: str
+    input_fixed: str
+    acc: tuple[AccRow, ...]
+    scale: str
+    headroom: str
+    spread: str
+
+
+@dataclass(frozen=True)
+class LayerView:
+    """One layer's row in the layer table and, when ``sheet``, its sheet."""
+
+    id: str
+    number: str
+    name: str
+    class_name: str
+    inputs: str
+    input_shape: str
+    output_shape: str
+    quantizers: tuple[QuantizerRow, ...]
+    operations: tuple[OperationView, ...]
+    counts: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...]
+    charts: tuple[Markup, ...]
+    op_names: str
+    macs: str
+    weights: str
+    weight_bits: str
+    acc: str
+    mac: bool
+    sheet: bool
+
+
+@dataclass(frozen=True)
+class InputView:
+    name: str
+    shape: str
+    config: str
+    fixed: str
+    range: str
+    assumed: bool
+
+
+@dataclass(frozen=True)
+class Summary:
+    macs: str
+    bops: str
+    macs_by_operation: tuple[tuple[str, str, str], ...]
+    weights: str
+    bias: str
+    weight_bits: str
+    bias_bits: str
+    memory: str
+    float_memory: str
+    compression: str
+    zero_weights: str
+    sparsity: str
+    widest: str
+    widest_where: str
+
+
+@dataclass(frozen=True)
+class ChartView:
+    title: str
+    svg: Markup
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything the template shows, as strings (and a few flags)."""
+
+    title: str
+    meta: dict
+    media: str
+    paper: str
+    date: str | None
+    default_input: str
+    inputs: tuple[InputView, ...]
+    summary: Summary
+    warnings: tuple[str, ...]
+    layers: tuple[LayerView, ...]
+    sheets: tuple[LayerView, ...]
+    sheets_note: str
+    charts: tuple[ChartView, ...]
+    toc_class: str
+    json: Markup | None
+    front: bool = True
+    last: bool = True
+
+
+def _qrow(role: str, f: QFact) -> QuantizerRow:
+    return QuantizerRow(role=role, kind=f.kind, config=f.config, fixed=f.fixed or "—",
+                        range=T.interval(f.min, f.max), lsb=T.pow2(f.lsb), bits=str(f.bits),
+                        signed="signed" if f.signed else "unsigned", scale=f.scale or "",
+                        notes=tuple(f.notes))
+
+
+def _acc_rows(a) -> tuple[AccRow, ...]:
     rows = []
-    for m in ("bound", "conservative", "sampled", "type"):
+    for m in METHODS:
         r = getattr(a, m)
         if r is None:
             continue
-        rows.append({"method": m, "note": METHOD_NOTES[m], "min": num(r.min), "max": num(r.max),
-                     "integer": integer(r.integer_bits), "fractional": integer(r.fractional_bits),
-                     "width": integer(r.width), "fixed": r.fixed or "—",
-                     "reason": r.reason or "", "default": m == "bound"})
-    return rows
+        rows.append(AccRow(method=m, note=METHOD_NOTES[m], min=T.num(r.min), max=T.num(r.max),
+                           integer=T.integer(r.integer_bits), fractional=T.integer(r.fractional_bits),
+                           width=T.integer(r.width), fixed=r.fixed or "—", reason=r.reason or "",
+                           default=m == "bound"))
+    return tuple(rows)
 
 
-def _op_view(o) -> dict:
+def _op_view(o) -> OperationView:
     a = o.accumulator
     pcw = a.per_channel_width
-    return {
-        "part": o.part, "name": o.name, "type": o.type,
-        "multiplier": MULTIPLIERS[o.type].format(w=o.weight.bits, x=o.input.bits),
-        "macs": integer(o.macs), "terms": integer(o.terms),
-        "weight": o.weight.config, "weight_fixed": o.weight.fixed or "float",
-        "input": o.input.config, "input_fixed": o.input.fixed or ("float" if o.input.is_float else "—"),
-        "acc": _acc_rows(a), "scale": a.scale or "",
-        "headroom": None if a.headroom is None else f"{a.headroom} bits",
-        "spread": (f"{min(pcw)}–{max(pcw)} bits over {len(pcw)} channels" if pcw else ""),
-    }
+    return OperationView(
+        part=o.part, name=o.name, type=o.type,
+        multiplier=MULTIPLIERS[o.type].format(w=o.weight.bits, x=o.input.bits),
+        macs=T.integer(o.macs), terms=T.integer(o.terms),
+        weight=o.weight.config, weight_fixed=o.weight.fixed or "float",
+        input=o.input.config, input_fixed=o.input.fixed or ("float" if o.input.is_float else "—"),
+        acc=_acc_rows(a), scale=a.scale or "",
+        headroom="" if a.headroom is None else f"{a.headroom} bits",
+        spread=f"{min(pcw)}–{max(pcw)} bits over {len(pcw)} channels" if pcw else "")
 
 
-def _layer_view(i: int, l: LayerFacts, chart) -> dict:
+def _layer_charts(l: LayerFacts, chart) -> tuple[Markup, ...]:
+    out = []
+    for h in l.histograms:
+        q = l.quantizer(h.role)
+        title = "quantized " + ("kernel" if h.part == "main" else f"{h.part} kernel") + \
+                (" (unscaled)" if q is not None and (q.scale or "").startswith("per-channel") else "")
+        out.append(chart(svgplot.weight_histogram(
+            h.values, h.counts, q.lsb if q is not None else None, title), title))
+    for o in l.operations:
+        a = o.accumulator
+        if a.per_channel_width:
+            t = "accumulator width per channel" + (f" ({o.part})" if o.part != "main" else "")
+            out.append(chart(svgplot.channel_widths(a.per_channel_width, a.bound.width, t), t))
+    return tuple(out)
+
+
+def _layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
     c = l.counts
-    counts = []
+    counts = ()
     if c is not None:
-        counts = [("MACs", integer(c.macs)), ("weights", integer(c.weights)),
-                  ("bias", integer(c.bias)), ("weight bits", integer(c.weight_bits)),
-                  ("bias bits", integer(c.bias_bits)),
-                  ("zero weights", f"{integer(c.zero_weights)} "
-                                   f"({(c.zero_weights / c.weights if c.weights else 0):.1%})"),
-                  ("BOPs", integer(c.bops))]
-    view = {
-        "id": f"layer-{i}", "index": i, "name": l.name, "class": l.class_name,
-        "inputs": list(l.inputs), "input_shape": shape(l.input_shape),
-        "output_shape": shape(l.output_shape),
-        "quantizers": [_qrow(role, f) for role, f in l.quantizers],
-        "operations": [_op_view(o) for o in l.operations],
-        "counts": counts, "warnings": list(l.warnings), "charts": [],
-        "acc": (l.accumulator.bound.fixed if l.accumulator and l.accumulator.bound.fixed
-                else ("float" if l.operations else "")),
-        "op_names": " + ".join(o.name for o in l.operations),
-        "row_counts": c,
-        "mac": bool(l.operations),
-        "sheet": True,
-    }
-    if chart is not None:
-        for h in l.histograms:
-            q = l.quantizer(h.role)
-            title = "quantized " + ("kernel" if h.part == "main" else f"{h.part} kernel") + \
-                    (" (unscaled)" if q is not None and (q.scale or "").startswith("per-channel") else "")
-            view["charts"].append(chart(svgplot.weight_histogram(
-                h.values, h.counts, q.lsb if q is not None else None, title), title))
-        for o in l.operations:
-            a = o.accumulator
-            if a.per_channel_width:
-                t = "accumulator width per channel" + (f" ({o.part})" if o.part != "main" else "")
-                view["charts"].append(chart(svgplot.channel_widths(
-                    a.per_channel_width, a.bound.width, t), t))
-    return view
+        counts = (("MACs", T.integer(c.macs)), ("weights", T.integer(c.weights)),
+                  ("bias", T.integer(c.bias)), ("weight bits", T.integer(c.weight_bits)),
+                  ("bias bits", T.integer(c.bias_bits)),
+                  ("zero weights", f"{T.integer(c.zero_weights)} ({c.sparsity:.1%})"),
+                  ("BOPs", T.integer(c.bops)))
+    cell = (lambda v: T.integer(v)) if c is not None else (lambda v: "")
+    return LayerView(
+        id=f"layer-{i}", number=str(i + 1), name=l.name, class_name=l.class_name,
+        inputs=", ".join(l.inputs) or "—", input_shape=T.shape(l.input_shape),
+        output_shape=T.shape(l.output_shape),
+        quantizers=tuple(_qrow(role, f) for role, f in l.quantizers),
+        operations=tuple(_op_view(o) for o in l.operations),
+        counts=counts, warnings=tuple(l.warnings),
+        charts=_layer_charts(l, chart) if chart is not None and sheet else (),
+        op_names=" + ".join(o.name for o in l.operations),
+        macs=cell(c and c.macs), weights=cell(c and c.weights), weight_bits=cell(c and c.weight_bits),
+        acc=T.accumulator_cell(l), mac=bool(l.operations), sheet=sheet)
 
 
-def _summary(facts: ModelFacts, meta: dict) -> dict:
+def _summary(facts: ModelFacts) -> Summary:
     t = facts.totals
-    widest, where = None, ""
-    for l in facts.layers:
-        for o in l.operations:
-            w = o.accumulator.bound.width if o.accumulator.bound else None
-            if w is not None and (widest is None or w > widest):
-                widest, where = w, l.name + (f" ({o.part})" if o.part != "main" else "")
-    param_bits = t.weight_bits + t.bias_bits
-    return {
-        "macs": integer(t.macs), "bops": integer(t.bops),
-        "macs_by_operation": [(k, integer(v), f"{v / t.macs:.1%}" if t.macs else "")
-                              for k, v in t.macs_by_operation],
-        "weights": integer(t.weights), "bias": integer(t.bias),
-        "params": integer(t.weights + t.bias),
-        "weight_bits": integer(t.weight_bits), "bias_bits": integer(t.bias_bits),
-        "memory": kib(param_bits), "memory_bits": integer(param_bits),
-        "float_memory": kib(t.float32_bits),
-        "compression": f"{t.compression:.1f}×" if t.compression else "—",
-        "zero_weights": integer(t.zero_weights), "sparsity": f"{t.sparsity:.1%}",
-        "widest": f"{widest} bits" if widest is not None else "—", "widest_where": where,
-    }
+    w = t.widest_accumulator
+    return Summary(
+        macs=T.integer(t.macs), bops=T.integer(t.bops),
+        macs_by_operation=tuple((k, T.integer(v), T.percent(t.macs_share(v)))
+                                for k, v in t.macs_by_operation),
+        weights=T.integer(t.weights), bias=T.integer(t.bias),
+        weight_bits=T.integer(t.weight_bits), bias_bits=T.integer(t.bias_bits),
+        memory=T.kib(t.parameter_bits), float_memory=T.kib(t.float32_bits),
+        compression=f"{t.compression:.1f}×" if t.compression else "—",
+        zero_weights=T.integer(t.zero_weights), sparsity=T.percent(t.sparsity),
+        widest=f"{w.width} bits" if w is not None else "—",
+        widest_where=T.part_label(w.layer, w.part) if w is not None else "")
 
 
-def _model_charts(facts: ModelFacts, chart) -> list[dict]:
+def _model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
     ops_layers = [l for l in facts.layers if l.operations]
     if not ops_layers:
-        return []
+        return ()
     names = [l.name for l in ops_layers]
     op_names = [k for k, _ in facts.totals.macs_by_operation]
     table = [[sum(o.macs for o in l.operations if o.name == k) for k in op_names] for l in ops_layers]
     t1, t2 = "MACs per layer, by operation type", "Parameter memory per layer"
-    out = [{"title": t1, "svg": chart(charts.macs_by_layer(names, op_names, table, "m1"), t1)},
-           {"title": t2, "svg": chart(charts.memory_by_layer(
+    out = [ChartView(t1, chart(charts.macs_by_layer(names, op_names, table, "m1"), t1)),
+           ChartView(t2, chart(charts.memory_by_layer(
                names, [l.counts.weight_bits for l in ops_layers],
-               [l.counts.bias_bits for l in ops_layers], "m2"), t2)}]
+               [l.counts.bias_bits for l in ops_layers], "m2"), t2))]
     labels, series = [], {"weight bits": [], "input bits": [], "accumulator (bound)": [],
                           "accumulator (type)": [], "accumulator (sampled)": []}
     for l in ops_layers:
@@ -232,8 +304,8 @@ def _model_charts(facts: ModelFacts, chart) -> list[dict]:
             series["accumulator (type)"].append(a.type.width if a.type else None)
             series["accumulator (sampled)"].append(a.sampled.width if a.sampled else None)
     t3 = "Bit widths per operation"
-    out.append({"title": t3, "svg": chart(charts.bit_profile(labels, series, "m3"), t3)})
-    return out
+    out.append(ChartView(t3, chart(charts.bit_profile(labels, series, "m3"), t3)))
+    return tuple(out)
 
 
 SHEETS = ("all", "mac", "none")
@@ -261,39 +333,39 @@ def sheets_note(facts: ModelFacts, sheets: str) -> str:
 
 
 def page_data(facts: ModelFacts, meta: dict, data: dict | None, media: str = "screen",
-              paper: str = "a4", chart: Charts | None = None, sheets: str = "all") -> dict:
-    """Everything the template shows, as strings and lists.
+              paper: str = "a4", chart: Charts | None = None, sheets: str = "all") -> Page:
+    """Everything the template shows, as a :class:`Page` of strings.
 
-    ``data`` is the JSON report to embed (None: no embedded JSON, for the PDF);
-    ``chart`` places chart SVGs (None: no charts); ``sheets`` picks the
-    layer sheets: ``all``, ``mac`` (layers with MACs only) or ``none``.
+    Args:
+        facts: the analysis.
+        meta: the model block (name, file, sha256, versions, sample).
+        data: the JSON report to embed (None: no embedded JSON, for the PDF).
+        media: ``screen`` or ``pdf``.
+        paper: ``a4`` or ``letter``.
+        chart: places chart SVGs (None: no charts).
+        sheets: the layer sheets: ``all``, ``mac`` (layers with MACs) or ``none``.
+
+    Raises:
+        ValueError: ``sheets`` is none of those.
     """
     if sheets not in SHEETS:
         raise ValueError(f"sheets must be one of {', '.join(SHEETS)}")
-    layers = []
-    for i, l in enumerate(facts.layers):
-        keep = sheets == "all" or (sheets == "mac" and bool(l.operations))
-        view = _layer_view(i, l, chart if keep else None)
-        view["sheet"] = keep
-        layers.append(view)
+    layers = tuple(_layer_view(i, l, chart, sheets == "all" or (sheets == "mac" and bool(l.operations)))
+                   for i, l in enumerate(facts.layers))
     when = source_datetime()
-    date = when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else None
-    return {
-        "title": meta["name"], "meta": meta, "media": media, "paper": paper, "date": date,
-        "inputs": [{"name": i.name, "shape": shape(i.shape), "config": i.type.config,
-                    "fixed": i.type.fixed or "float", "range": rng(i.type), "assumed": i.assumed}
-                   for i in facts.inputs],
-        "summary": _summary(facts, meta),
-        "warnings": list(facts.warnings),
-        "layers": layers,
-        "sheets": [v for v in layers if v["sheet"]],
-        "sheets_note": sheets_note(facts, sheets),
-        "front": True, "last": True,
-        "charts": _model_charts(facts, chart) if chart is not None else [],
+    shown = tuple(v for v in layers if v.sheet)
+    return Page(
+        title=meta["name"], meta=meta, media=media, paper=paper,
+        date=when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else None,
+        default_input=DEFAULT_INPUT,
+        inputs=tuple(InputView(i.name, T.shape(i.shape), i.type.config, i.type.fixed or "float",
+                               T.interval(i.type.min, i.type.max), i.assumed) for i in facts.inputs),
+        summary=_summary(facts), warnings=tuple(facts.warnings), layers=layers, sheets=shown,
+        sheets_note=sheets_note(facts, sheets),
+        charts=_model_charts(facts, chart) if chart is not None else (),
         # a short contents shares the cover's page instead of starting one
-        "toc_class": "short" if sum(v["sheet"] for v in layers) <= 20 else "",
-        "json": Markup(_script_json(data)) if data is not None else None,
-    }
+        toc_class="short" if len(shown) <= 20 else "",
+        json=Markup(_script_json(data)) if data is not None else None)
 
 
 def _script_json(data: dict) -> str:
@@ -314,12 +386,8 @@ def _env():
 
 
 def _template_source(name: str) -> str:
-    # Read through importlib.resources: works for the wheel and for the
-    # editable install, where templates/ is mapped into qreport.templates.
-    return resources.files("qreport.templates").joinpath(name).read_text(encoding="utf-8")
-
-
-def _css(name: str) -> str:
+    """A file of templates/: read through importlib.resources, which works for
+    the wheel and for the editable install (templates/ mapped into qreport.templates)."""
     return resources.files("qreport.templates").joinpath(name).read_text(encoding="utf-8")
 
 
@@ -330,11 +398,11 @@ def render_html(facts: ModelFacts, meta: dict, data: dict, media: str = "screen"
 
 
 def _page_css(media: str, paper: str) -> Markup:
-    css = _css("report.css")
+    css = _template_source("report.css")
     if media == "pdf":
         from .pdf import font_css, page_css
 
-        css = font_css() + "\n" + page_css(paper) + "\n" + css + _css("print.css")
+        css = font_css() + "\n" + page_css(paper) + "\n" + css + _template_source("print.css")
     return Markup(css)
 
 
@@ -358,7 +426,7 @@ PART_COST = 6.0
 COMPACT_COST = 0.2
 
 
-def plan_parts(sheets: list[dict], part_cost: float = PART_COST) -> list[list[dict]]:
+def plan_parts(sheets: list[LayerView], part_cost: float = PART_COST) -> list[list[LayerView]]:
     """Consecutive runs of sheets, each starting with a full (MAC) sheet.
 
     A full sheet always starts a new page, so cutting the document only in
@@ -367,15 +435,15 @@ def plan_parts(sheets: list[dict], part_cost: float = PART_COST) -> list[list[di
     the sheet before them and are never the first of a part (unless the
     document starts with them).
     """
-    parts: list[list[dict]] = []
+    parts: list[list[LayerView]] = []
     cost = 0.0
     for v in sheets:
-        if parts and not (v["mac"] and cost >= part_cost):
+        if parts and not (v.mac and cost >= part_cost):
             parts[-1].append(v)
-            cost += 1.0 if v["mac"] else COMPACT_COST
+            cost += 1.0 if v.mac else COMPACT_COST
             continue
         parts.append([v])
-        cost = 1.0 if v["mac"] else COMPACT_COST
+        cost = 1.0 if v.mac else COMPACT_COST
     return parts
 
 
@@ -392,9 +460,9 @@ def render_parts(facts: ModelFacts, meta: dict, paper: str = "a4", sheets: str =
     page = page_data(facts, meta, None, "pdf", paper, chart, sheets)
     css = _page_css("pdf", paper)
     tpl = _env().get_template("report.html")
-    runs = plan_parts(page["sheets"], part_cost)
-    out = [tpl.render(page={**page, "sheets": [], "last": not runs}, css=css)]
+    runs = plan_parts(list(page.sheets), part_cost)
+    out = [tpl.render(page=replace(page, sheets=(), last=not runs), css=css)]
     for k, run in enumerate(runs):
-        out.append(tpl.render(page={**page, "sheets": run, "front": False,
-                                    "last": k == len(runs) - 1}, css=css))
+        out.append(tpl.render(page=replace(page, sheets=tuple(run), front=False,
+                                           last=k == len(runs) - 1), css=css))
     return out, chart.assets

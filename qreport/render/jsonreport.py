@@ -26,7 +26,15 @@ def layer_dict(l: LayerFacts) -> dict:
 
 
 def report_dict(facts: ModelFacts, meta: dict) -> dict:
-    """The whole report as plain data, in the contract's field order."""
+    """The whole report as plain data, in the contract's field order.
+
+    Args:
+        facts: the analysis.
+        meta: the model block (name, file, sha256, tool versions, sample).
+
+    Returns:
+        A dict of JSON types (schema ``qreport/1``, qreport/schema/).
+    """
     t = facts.totals
     return {
         "schema": SCHEMA,
@@ -40,6 +48,8 @@ def report_dict(facts: ModelFacts, meta: dict) -> dict:
             "bias_bits": t.bias_bits, "zero_weights": t.zero_weights,
             "sparsity": t.sparsity, "bops": t.bops,
             "float32_bits": t.float32_bits, "compression": t.compression,
+            "widest_accumulator": (t.widest_accumulator.to_json()
+                                   if t.widest_accumulator is not None else None),
         },
         "warnings": list(facts.warnings),
     }

@@ -15,6 +15,7 @@ import math
 from html import escape
 
 from .charts import EDGE, FILLS
+from .text import MINUS, si
 
 W, H = 245.0, 150.0            # points, like a 3.4 x 2.08 inch Matplotlib figure
 LEFT, RIGHT, TOP, BOTTOM = 38.0, 8.0, 20.0, 32.0
@@ -45,11 +46,8 @@ def nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[
 
 def _label(v: float) -> str:
     if v == int(v) and abs(v) < 1e6:
-        return f"{int(v)}".replace("-", "\u2212")
-    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:g}{suf}"
-    return f"{v:g}".replace("-", "\u2212")
+        return f"{int(v)}".replace("-", MINUS)
+    return si(v).replace("-", MINUS)
 
 
 def bar_chart(xs: list[float], heights: list[float], bar_width: float, *, title: str,

@@ -1,0 +1,92 @@
+"""Number formatting shared by every renderer: one rule per kind of number.
+
+Exact where the number is exact: a value on a binary grid prints with all
+its digits (``repr``), never rounded; counts print with thousands
+separators; only ratios (shares, compression) are rounded, and say so by
+their unit.
+"""
+
+from __future__ import annotations
+
+import math
+
+MINUS = "\u2212"
+THIN_SPACE = "\u2009"
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def num(v) -> str:
+    """Exact, shortest decimal for a float on a binary grid; integers without '.0'.
+
+    Integers group their digits with a thin space; negative numbers carry a
+    real minus sign; None is a dash.
+    """
+    if v is None:
+        return "—"
+    v = float(v)
+    if v == 0:
+        return "0"
+    if v.is_integer() and abs(v) < 1e15:
+        return f"{int(v):,}".replace(",", THIN_SPACE).replace("-", MINUS)
+    return repr(v).replace("-", MINUS)
+
+
+def integer(v) -> str:
+    """A count: ``1,234``; None is a dash."""
+    return "—" if v is None else f"{int(v):,}"
+
+
+def pow2(v) -> str:
+    """A grid step as 2ⁿ, with its decimal value when that is short."""
+    if v is None:
+        return "—"
+    e = math.log2(v)
+    if e.is_integer():
+        p = "2" + str(int(e)).translate(_SUP)
+        d = num(v)
+        return p if len(d) > 10 or e == 0 else f"{p} = {d}"
+    return num(v)
+
+
+def interval(lo, hi) -> str:
+    """``[lo, hi]`` with exact ends, or a dash when there is no range."""
+    if lo is None:
+        return "—"
+    return f"[{num(lo)}, {num(hi)}]"
+
+
+def shape(s) -> str:
+    """A tensor shape, the batch axis as N."""
+    return "(" + ", ".join("N" if d is None else str(d) for d in s) + ")"
+
+
+def kib(bits: int) -> str:
+    """Memory in KiB (1 KiB = 8192 bits), two decimals."""
+    return f"{bits / 8192:,.2f} KiB"
+
+
+def percent(share: float | None) -> str:
+    """A share as a percentage with one decimal; empty when there is none."""
+    return "" if share is None else f"{share:.1%}"
+
+
+def si(v, _pos=None) -> str:
+    """A chart axis label: 1.5k, 2M, 3G (``_pos`` lets matplotlib call it)."""
+    v = float(v)
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:g}{suf}"
+    return f"{v:g}"
+
+
+def part_label(layer: str, part: str) -> str:
+    """``layer`` for a layer's only operation, ``layer (pointwise)`` for a part."""
+    return layer + (f" ({part})" if part != "main" else "")
+
+
+def accumulator_cell(layer) -> str:
+    """A layer's accumulator in a table: its bound's type, ``float``, or empty."""
+    a = layer.accumulator
+    if a is None or a.bound is None:
+        return ""
+    return a.bound.fixed or "float"
