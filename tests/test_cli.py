@@ -36,6 +36,21 @@ def test_json_of_every_example_validates(name, example_paths, tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_json_widest_accumulator_is_the_widest_bound(name, example_paths, tmp_path):
+    out = tmp_path / f"{name}.json"
+    assert main(["build", example_paths[name], "-o", str(out)]) == 0
+    data = json.loads(out.read_text())
+    bounds = [(o["accumulator"]["bound"]["width"], i, l["name"], o["part"], o["accumulator"]["bound"]["fixed"])
+              for i, l in enumerate(data["layers"]) for o in l["operations"]
+              if o["accumulator"]["bound"]["width"] is not None]
+    width = max(b[0] for b in bounds)
+    _, _, layer, part, fixed = next(b for b in bounds if b[0] == width)  # the first of the widest
+    assert data["totals"]["widest_accumulator"] == {"layer": layer, "part": part, "width": width,
+                                                    "fixed": fixed}
+    assert fixed.startswith("ap_") and f"<{width}," in fixed
+
+
 def test_json_is_deterministic(example_paths, tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     main(["build", example_paths["cnn"], "-o", str(a)])

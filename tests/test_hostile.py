@@ -170,6 +170,9 @@ def _sample_case(tmp_path, name, example_paths, capsys, *needles):
 
 def test_sample_wrong_shape(tmp_path, example_paths, capsys):
     np.save(tmp_path / "s.npy", np.zeros((4, 15), "float32"))
+    assert main(["build", example_paths["jet_mlp"], "-o", str(tmp_path / "o.json"),
+                 "--sample", str(tmp_path / "s.npy")]) == 1
+    one_line_error(capsys, "--sample: ", "shape")
     _sample_case(tmp_path, "s.npy", example_paths, capsys, "shape (4, 15)", "expected (N, 16)")
 
 
@@ -228,7 +231,7 @@ def test_bad_input_quantizer_option(example_paths, tmp_path, capsys):
     one_line_error(capsys, "quantizer")
     assert main(["build", example_paths["jet_mlp"], "-o", str(tmp_path / "o.json"),
                  "--input-quantizer", "nope=quantized_bits(4)"]) == 1
-    one_line_error(capsys, "nope", "jets")
+    one_line_error(capsys, "--input-quantizer: ", "nope", "jets")   # the CLI names its flag
 
 
 def test_non_finite_weights_are_a_clear_error(tmp_path, capsys):

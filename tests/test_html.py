@@ -131,3 +131,5 @@ def test_model_without_quantized_layers_is_a_valid_report(tmp_path):
     out = tmp_path / "p.html"
     assert main(["build", str(p), "-o", str(out)]) == 0
     assert "no multiply-accumulate layers" in out.read_text()
+    assert main(["build", str(p), "-o", str(tmp_path / "p.json")]) == 0
+    assert json.loads((tmp_path / "p.json").read_text())["totals"]["widest_accumulator"] is None

@@ -1,0 +1,140 @@
+"""The layer registry: every class in it is exercised by a model here.
+
+Adding a class to qreport/analysis/layers.py without a model below fails
+test_every_registered_class_has_a_model; each model checks the class is
+analysed by its family (never reported as unknown) and, for weight layers,
+that the weights counted are the layer's own kernels (Keras's count, an
+independent source).
+"""
+
+import keras
+import numpy as np
+import pytest
+from qkeras import (QActivation, QAdaptiveActivation, QAveragePooling2D, QConv1D, QConv2D,
+                    QConv2DBatchnorm, QConv2DTranspose, QDense, QDenseBatchnorm,
+                    QDepthwiseConv2D, QDepthwiseConv2DBatchnorm, QGlobalAveragePooling2D,
+                    QSeparableConv1D, QSeparableConv2D, quantized_bits, quantized_relu)
+
+from qreport import analyse
+from qreport.analysis.layers import REGISTRY
+
+L = keras.layers
+Q4, QB = quantized_bits(4, 0, alpha=1), quantized_bits(8, 3, alpha=1)
+W = dict(kernel_quantizer=Q4, bias_quantizer=QB)
+DW = dict(depthwise_quantizer=Q4, bias_quantizer=QB)
+SEP = dict(depthwise_quantizer=Q4, pointwise_quantizer=Q4, bias_quantizer=QB)
+S1, S2, S3 = (6, 2), (5, 5, 2), (3, 3, 3, 2)
+
+# class name -> (layer factory, input shapes)
+MODELS = {
+    "Dense": (lambda: L.Dense(3), [(4,)]),
+    "QDense": (lambda: QDense(3, **W), [(4,)]),
+    "QDenseBatchnorm": (lambda: QDenseBatchnorm(3, **W), [(4,)]),
+    "Conv1D": (lambda: L.Conv1D(2, 3), [S1]),
+    "Conv2D": (lambda: L.Conv2D(2, 3), [S2]),
+    "Conv3D": (lambda: L.Conv3D(2, 2), [S3]),
+    "QConv1D": (lambda: QConv1D(2, 3, **W), [S1]),
+    "QConv2D": (lambda: QConv2D(2, 3, **W), [S2]),
+    "QConv2DBatchnorm": (lambda: QConv2DBatchnorm(2, 3, **W), [S2]),
+    "DepthwiseConv1D": (lambda: L.DepthwiseConv1D(3), [S1]),
+    "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(3), [S2]),
+    "QDepthwiseConv2D": (lambda: QDepthwiseConv2D(3, **DW), [S2]),
+    "QDepthwiseConv2DBatchnorm": (lambda: QDepthwiseConv2DBatchnorm(3, **DW), [S2]),
+    "SeparableConv1D": (lambda: L.SeparableConv1D(2, 3), [S1]),
+    "SeparableConv2D": (lambda: L.SeparableConv2D(2, 3), [S2]),
+    "QSeparableConv1D": (lambda: QSeparableConv1D(2, 3, **SEP), [S1]),
+    "QSeparableConv2D": (lambda: QSeparableConv2D(2, 3, **SEP), [S2]),
+    "Conv1DTranspose": (lambda: L.Conv1DTranspose(2, 3), [S1]),
+    "Conv2DTranspose": (lambda: L.Conv2DTranspose(2, 3), [S2]),
+    "Conv3DTranspose": (lambda: L.Conv3DTranspose(2, 2), [S3]),
+    "QConv2DTranspose": (lambda: QConv2DTranspose(2, 3, **W), [S2]),
+    "QActivation": (lambda: QActivation(quantized_relu(4, 0)), [(4,)]),
+    "QAdaptiveActivation": (lambda: QAdaptiveActivation("quantized_relu", total_bits=4,
+                                                        current_step=0, quantization_delay=1), [(4,)]),
+    "Activation": (lambda: L.Activation("linear"), [(4,)]),
+    "Flatten": (lambda: L.Flatten(), [S2]),
+    "Reshape": (lambda: L.Reshape((25, 2)), [S2]),
+    "Permute": (lambda: L.Permute((2, 1)), [S1]),
+    "Dropout": (lambda: L.Dropout(0.5), [(4,)]),
+    "SpatialDropout1D": (lambda: L.SpatialDropout1D(0.5), [S1]),
+    "SpatialDropout2D": (lambda: L.SpatialDropout2D(0.5), [S2]),
+    "SpatialDropout3D": (lambda: L.SpatialDropout3D(0.5), [S3]),
+    "AlphaDropout": (lambda: L.AlphaDropout(0.5), [(4,)]),
+    "GaussianDropout": (lambda: L.GaussianDropout(0.5), [(4,)]),
+    "GaussianNoise": (lambda: L.GaussianNoise(0.5), [(4,)]),
+    "ActivityRegularization": (lambda: L.ActivityRegularization(), [(4,)]),
+    "MaxPooling1D": (lambda: L.MaxPooling1D(2), [S1]),
+    "MaxPooling2D": (lambda: L.MaxPooling2D(2), [S2]),
+    "MaxPooling3D": (lambda: L.MaxPooling3D(2), [S3]),
+    "GlobalMaxPooling1D": (lambda: L.GlobalMaxPooling1D(), [S1]),
+    "GlobalMaxPooling2D": (lambda: L.GlobalMaxPooling2D(), [S2]),
+    "GlobalMaxPooling3D": (lambda: L.GlobalMaxPooling3D(), [S3]),
+    "Cropping1D": (lambda: L.Cropping1D(1), [S1]),
+    "Cropping2D": (lambda: L.Cropping2D(1), [S2]),
+    "Cropping3D": (lambda: L.Cropping3D(1), [S3]),
+    "UpSampling1D": (lambda: L.UpSampling1D(2), [S1]),
+    "UpSampling2D": (lambda: L.UpSampling2D(2), [S2]),
+    "UpSampling3D": (lambda: L.UpSampling3D(2), [S3]),
+    "RepeatVector": (lambda: L.RepeatVector(2), [(4,)]),
+    "Identity": (lambda: L.Identity(), [(4,)]),
+    "Masking": (lambda: L.Masking(), [S1]),
+    "ZeroPadding1D": (lambda: L.ZeroPadding1D(1), [S1]),
+    "ZeroPadding2D": (lambda: L.ZeroPadding2D(1), [S2]),
+    "ZeroPadding3D": (lambda: L.ZeroPadding3D(1), [S3]),
+    "AveragePooling1D": (lambda: L.AveragePooling1D(2), [S1]),
+    "AveragePooling2D": (lambda: L.AveragePooling2D(2), [S2]),
+    "AveragePooling3D": (lambda: L.AveragePooling3D(2), [S3]),
+    "GlobalAveragePooling1D": (lambda: L.GlobalAveragePooling1D(), [S1]),
+    "GlobalAveragePooling2D": (lambda: L.GlobalAveragePooling2D(), [S2]),
+    "GlobalAveragePooling3D": (lambda: L.GlobalAveragePooling3D(), [S3]),
+    "QAveragePooling2D": (lambda: QAveragePooling2D(2, average_quantizer=quantized_bits(8, 0, 1)), [S2]),
+    "QGlobalAveragePooling2D": (lambda: QGlobalAveragePooling2D(
+        average_quantizer=quantized_bits(8, 0, 1)), [S2]),
+    "Add": (lambda: L.Add(), [(4,), (4,)]),
+    "Subtract": (lambda: L.Subtract(), [(4,), (4,)]),
+    "Multiply": (lambda: L.Multiply(), [(4,), (4,)]),
+    "Concatenate": (lambda: L.Concatenate(), [(4,), (4,)]),
+    "Average": (lambda: L.Average(), [(4,), (4,)]),
+    "Maximum": (lambda: L.Maximum(), [(4,), (4,)]),
+    "Minimum": (lambda: L.Minimum(), [(4,), (4,)]),
+}
+
+
+def test_every_registered_class_has_a_model():
+    assert set(MODELS) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("cls", sorted(MODELS))
+def test_registered_class_is_analysed_by_its_family(cls):
+    make, shapes = MODELS[cls]
+    layer = make()
+    xs = [keras.Input(s) for s in shapes]
+    m = keras.Model(xs, layer(xs if len(xs) > 1 else xs[0]))
+    assert type(layer).__name__ == cls
+    rng = np.random.default_rng(0)
+    # (abs: a batch norm's moving variance must be positive)
+    layer.set_weights([np.abs(rng.normal(0, 0.5, w.shape)).astype("float32") + 0.1
+                       for w in layer.get_weights()])
+    family = REGISTRY[cls].family
+    # zero padding changes a type that excludes 0 (powers of two), and only that
+    xq = "quantized_relu_po2(4)" if family.name == "zero padding" else "quantized_bits(6,2,1)"
+    f = analyse(m, [xq] * len(xs))
+    assert not any("not a quantized operation" in w for w in f.warnings), f.warnings
+    facts = [l for l in f.layers if l.class_name == cls]
+    if family.has_weights:
+        (l,) = facts
+        assert l.operations and l.counts.macs > 0
+        roles = [k.role for k in family.kernels]
+        assert [r for r, _ in l.quantizers if r in roles] == roles
+        if not REGISTRY[cls].folded:  # the kernels Keras stores, counted by Keras
+            kernels = [w for w in layer.weights if "kernel" in w.path.split("/")[-1]]
+            assert l.counts.weights == sum(int(np.prod(w.shape)) for w in kernels)
+        assert l.accumulator.bound is not None
+    elif family.name in ("pass-through", "keras activation"):  # linear: the type passes
+        assert facts == []                  # the type passes unchanged: nothing to report
+    else:
+        (l,) = facts
+        assert l.operations == () and l.output_type is not None
+        if family.name == "zero padding":
+            x = f.inputs[0].type   # [2^-8, 2^7]: padding adds 0, nothing else
+            assert x.min > 0 and (l.output_type.min, l.output_type.max) == (0.0, x.max)
