@@ -30,6 +30,18 @@ def _set_weights(model, seed: int) -> None:
             layer.set_weights(new)
 
 
+def _classify(x, h, units: int, bias_quantizer, head: str, name: str, seed: int):
+    """The model's last layer (a 6-bit QDense), the model, its seeded weights."""
+    import keras
+    from qkeras import QDense, quantized_bits
+
+    y = QDense(units, kernel_quantizer=quantized_bits(6, 0, alpha=1),
+               bias_quantizer=bias_quantizer, name=head)(h)
+    m = keras.Model(x, y, name=name)
+    _set_weights(m, seed)
+    return m
+
+
 def jet_mlp():
     """The hls4ml jet-tagging MLP: 16 -> 64 -> 32 -> 32 -> 5, 6-bit weights, quantized_relu(6)."""
     import keras
@@ -41,17 +53,13 @@ def jet_mlp():
         h = QDense(units, kernel_quantizer=quantized_bits(6, 0, alpha=1),
                    bias_quantizer=quantized_bits(6, 0, alpha=1), name=f"fc{i + 1}")(h)
         h = QActivation("quantized_relu(6)", name=f"relu{i + 1}")(h)
-    y = QDense(5, kernel_quantizer=quantized_bits(6, 0, alpha=1),
-               bias_quantizer=quantized_bits(6, 0, alpha=1), name="output")(h)
-    m = keras.Model(x, y, name="jet_mlp")
-    _set_weights(m, 1)
-    return m
+    return _classify(x, h, 5, quantized_bits(6, 0, alpha=1), "output", "jet_mlp", seed=1)
 
 
 def cnn():
     """A small QKeras CNN on 32x32x3: conv, depthwise, separable, pooling, dense head."""
     import keras
-    from qkeras import (QActivation, QConv2D, QDense, QDepthwiseConv2D,
+    from qkeras import (QActivation, QConv2D, QDepthwiseConv2D,
                         QSeparableConv2D, quantized_bits)
 
     q4 = quantized_bits(4, 0, alpha=1)
@@ -70,17 +78,13 @@ def cnn():
     h = QActivation("quantized_relu(6,2)", name="relu3")(h)
     h = keras.layers.AveragePooling2D(2, name="pool3")(h)
     h = keras.layers.Flatten(name="flatten")(h)
-    y = QDense(10, kernel_quantizer=quantized_bits(6, 0, alpha=1),
-               bias_quantizer=quantized_bits(8, 3), name="classifier")(h)
-    m = keras.Model(x, y, name="small_cnn")
-    _set_weights(m, 2)
-    return m
+    return _classify(x, h, 10, quantized_bits(8, 3), "classifier", "small_cnn", seed=2)
 
 
 def conv1d():
     """A QConv1D model on a 1-D signal of 128 samples x 2 channels."""
     import keras
-    from qkeras import QActivation, QConv1D, QDense, quantized_bits
+    from qkeras import QActivation, QConv1D, quantized_bits
 
     x = keras.Input((128, 2), name="signal")
     h = QConv1D(8, 5, strides=2, padding="same", kernel_quantizer=quantized_bits(5, 0, alpha=1),
@@ -90,11 +94,7 @@ def conv1d():
                 bias_quantizer=quantized_bits(8, 2), name="conv2")(h)
     h = QActivation("quantized_relu(5,1)", name="relu2")(h)
     h = keras.layers.GlobalAveragePooling1D(name="gap")(h)
-    y = QDense(4, kernel_quantizer=quantized_bits(6, 0, alpha=1),
-               bias_quantizer=quantized_bits(8, 2), name="head")(h)
-    m = keras.Model(x, y, name="signal_conv1d")
-    _set_weights(m, 3)
-    return m
+    return _classify(x, h, 4, quantized_bits(8, 2), "head", "signal_conv1d", seed=3)
 
 
 EXAMPLES = {"jet_mlp": jet_mlp, "cnn": cnn, "conv1d": conv1d}

@@ -3,7 +3,7 @@
 The analysis is importable without rendering::
 
     from qreport import analyse
-    facts = analyse(model)               # qreport.analysis.model.ModelFacts
+    facts = analyse(model)               # qreport.analysis.facts.ModelFacts
 
 and ``qreport.estimate`` is a drop-in for ``qkeras.estimate`` users.
 """
@@ -12,7 +12,25 @@ __all__ = ["analyse"]
 
 
 def analyse(model, input_quantizers=None, sample=None, batch_size=256):
-    """Analyse a built Keras model; see :func:`qreport.analysis.model.analyse`."""
+    """Analyse a built Keras model (it is read, never changed).
+
+    Args:
+        model: a functional or Sequential Keras 3 model (QKeras layers or plain).
+        input_quantizers: quantizer strings/objects for the model inputs, in
+            order or as ``"name=quantized_bits(8,0,1)"``; default
+            ``quantized_relu(8,0)`` for every input.
+        sample: optional list of arrays, one per model input, for the
+            ``conservative`` and ``sampled`` accumulator methods.
+        batch_size: sample rows run at once.
+
+    Returns:
+        ModelFacts (``qreport.analysis.facts``): layers, totals, warnings.
+
+    Raises:
+        AnalysisError (``qreport.analysis.errors``, a ValueError): the model,
+            its quantizers or the options cannot be analysed; ``option`` names
+            the argument at fault, if one is.
+    """
     from .analysis.model import analyse as _analyse
 
     return _analyse(model, input_quantizers, sample, batch_size)

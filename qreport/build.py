@@ -88,7 +88,20 @@ def load_sample(path: str, input_names: tuple[str, ...]) -> list:
 
 
 def analyse_file(model_path: str, opts: Options):
-    """(facts, meta) for a model file."""
+    """Load and analyse a model file.
+
+    Args:
+        model_path: a ``.keras`` (or ``.h5``) file.
+        opts: the build options (input quantizers, sample, title, unsafe load).
+
+    Returns:
+        (ModelFacts, meta): the analysis and the model block of the report
+        (name, file, sha256, tool versions, sample).
+
+    Raises:
+        QReportError: the file cannot be loaded or analysed; ``option`` names
+            the option at fault, if one is.
+    """
     from .analysis.errors import AnalysisError
     from .analysis.model import analyse
     from .loader import load_model
@@ -114,7 +127,17 @@ def analyse_file(model_path: str, opts: Options):
 
 
 def render(facts, meta, fmt: str, opts: Options, workers=None) -> bytes:
-    """The report's bytes in format fmt (json, html or pdf)."""
+    """The report's bytes.
+
+    Args:
+        facts, meta: as :func:`analyse_file` returns them.
+        fmt: ``json``, ``html`` or ``pdf``.
+        opts: the build options (paper, sheets, progress).
+        workers: started PDF workers (``render.pdf.Workers``), or None to start them here.
+
+    Returns:
+        The bytes of the report, the same for the same model on any machine.
+    """
     from .render.jsonreport import dumps, report_dict
 
     if fmt == "json":
@@ -137,7 +160,17 @@ def render(facts, meta, fmt: str, opts: Options, workers=None) -> bytes:
 
 
 def build(model_path: str, out: str, opts: Options) -> None:
-    """Build one report; the previous file at ``out`` survives any failure."""
+    """Build one report and write it atomically.
+
+    Args:
+        model_path: the model file.
+        out: the report's path; its suffix (.json, .html, .pdf) picks the format.
+        opts: the build options.
+
+    Raises:
+        QReportError: bad input or a failed build; the previous file at
+            ``out`` survives any failure, and nothing half-written is left.
+    """
     fmt = check_output_path(out, model_path, FORMATS)
     workers = None
     if fmt == "pdf":

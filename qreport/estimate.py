@@ -27,6 +27,15 @@ def get_quant_mode(quant):
 
     Unlike the reference, ``sign`` is the real range's (binary(use_01=True)
     and keep_negative=False are unsigned) and every QKeras kind is known.
+
+    Args:
+        quant: a QKeras quantizer, a string such as ``"quantized_bits(4,0,1)"``, or None.
+
+    Returns:
+        (mode, bits, sign) with the reference's mode codes.
+
+    Raises:
+        QuantizerError: the string is not a QKeras quantizer (a ValueError).
     """
     f = quantizer_fact(quant)
     return f.mode, f.bits, int(f.signed)
@@ -37,6 +46,16 @@ def create_activation_cache(model, input_quantizers=None):
 
     The reference keys its cache by Keras tensor; this one is keyed by layer
     name (``outer/inner`` in nested models) and holds quantizer facts.
+
+    Args:
+        model: a built Keras model.
+        input_quantizers: as :func:`qreport.analyse`.
+
+    Returns:
+        {layer name: QFact of the layer's input}.
+
+    Raises:
+        AnalysisError: as :func:`qreport.analyse`.
     """
     facts = analyse(model, input_quantizers)
     return {l.name: l.operations[0].input for l in facts.layers if l.operations}
@@ -45,8 +64,15 @@ def create_activation_cache(model, input_quantizers=None):
 def get_operation_type(layer, output_cache):
     """(type, (w_mode, x_mode), (w_bits, x_bits), (w_sign, x_sign)) of a layer.
 
-    ``output_cache`` is the dict of :func:`create_activation_cache`.
-    Raises ValueError when the layer has no operation (as the reference).
+    Args:
+        layer: a weight layer of the model.
+        output_cache: the dict of :func:`create_activation_cache`.
+
+    Returns:
+        The operation type and its operands' modes, bits and signs.
+
+    Raises:
+        ValueError: the layer has no operation (as the reference).
     """
     x = output_cache.get(layer.name)
     family = kind_of(type(layer).__name__).family
@@ -62,8 +88,20 @@ def _mode(f):
 
 
 def extract_model_operations(model, input_quantizers=None):
-    """{layer name: {"type", "number_of_operations", "number_of_weights",
-    "number_of_bias", "type_of_weights", "type_of_bias"}} as the reference."""
+    """Operations, counts and types of every weight layer, as the reference returns them.
+
+    Returns:
+        {layer name: {"type", "number_of_operations", "number_of_weights",
+        "number_of_bias", "type_of_weights", "type_of_bias"}}.
+
+    Raises:
+        AnalysisError: as :func:`qreport.analyse`.
+
+
+    Args:
+        model: a built Keras model.
+        input_quantizers: as :func:`qreport.analyse`.
+    """
     facts = analyse(model, input_quantizers)
     out = {}
     for l in facts.layers:
@@ -97,7 +135,19 @@ def _kernel_size(layer, part: str) -> int:
 
 
 def print_qstats(model, input_quantizers=None):
-    """Print operations per layer, per operation type, and weight profiling."""
+    """Print operations per layer, per operation type, and weight profiling.
+
+    Returns:
+        The ModelFacts printed.
+
+    Raises:
+        AnalysisError: as :func:`qreport.analyse`.
+
+
+    Args:
+        model: a built Keras model.
+        input_quantizers: as :func:`qreport.analyse`.
+    """
     facts = analyse(model, input_quantizers)
     print("\nNumber of operations in model:")
     table = defaultdict(int)
@@ -126,10 +176,18 @@ def print_qstats(model, input_quantizers=None):
 def analyze_accumulator(in_model, x, verbose=False):
     """{layer name: accumulator integer bits (sign included)} for input ranges x.
 
+    Returns:
+        {layer name: integer bits of the layer's (last) accumulator}.
+
+    Raises:
+        AnalysisError: as :func:`qreport.analyse`.
+
+
     Args:
         in_model: the model.
         x: {layer name: (min, max)} input range of each layer to size; layers
             not in x use their input type's full range (the `bound` method).
+        verbose: print each layer's range and type.
     """
     facts, work = analyse_internals(in_model)
     out = {}
@@ -152,8 +210,18 @@ def analyze_accumulator(in_model, x, verbose=False):
 def analyze_accumulator_from_sample(in_model, x_sample, mode="conservative", verbose=False):
     """{layer name: integer bits} from a sample: "conservative" or "sampled".
 
+    Returns:
+        {layer name: integer bits of the chosen method}.
+
     Raises:
         ValueError: mode is neither (the reference built this error and forgot to raise it).
+
+
+    Args:
+        in_model: the model.
+        x_sample: one array, or one per model input.
+        mode: ``conservative`` or ``sampled``.
+        verbose: print each layer's type.
     """
     if mode not in ("conservative", "sampled"):
         raise ValueError("'mode' has to be 'conservative' or 'sampled'")

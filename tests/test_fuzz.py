@@ -90,9 +90,16 @@ def _check(code, err):
     assert "internal error" not in err, err  # a crash qreport did not explain is a bug
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-@given(name=st.sampled_from(EXAMPLES), data=st.data())
+def _fuzz(examples: int):
+    """A deterministic hypothesis test over the bundled examples (name, data)."""
+    def wrap(test):
+        return settings(max_examples=examples, deadline=None, derandomize=True,
+                        suppress_health_check=list(HealthCheck))(
+            given(name=st.sampled_from(EXAMPLES), data=st.data())(test))
+    return wrap
+
+
+@_fuzz(40)
 def test_mutated_config(name, data, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("fz")
     src = f"{ROOT}/examples/models/{name}.keras"
@@ -103,9 +110,7 @@ def test_mutated_config(name, data, tmp_path_factory):
     _check(code, err)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-@given(name=st.sampled_from(EXAMPLES), data=st.data())
+@_fuzz(25)
 def test_mutated_weights(name, data, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("fw")
     src = f"{ROOT}/examples/models/{name}.keras"

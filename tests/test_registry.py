@@ -55,38 +55,10 @@ MODELS = {
     "Flatten": (lambda: L.Flatten(), [S2]),
     "Reshape": (lambda: L.Reshape((25, 2)), [S2]),
     "Permute": (lambda: L.Permute((2, 1)), [S1]),
-    "Dropout": (lambda: L.Dropout(0.5), [(4,)]),
-    "SpatialDropout1D": (lambda: L.SpatialDropout1D(0.5), [S1]),
-    "SpatialDropout2D": (lambda: L.SpatialDropout2D(0.5), [S2]),
-    "SpatialDropout3D": (lambda: L.SpatialDropout3D(0.5), [S3]),
-    "AlphaDropout": (lambda: L.AlphaDropout(0.5), [(4,)]),
-    "GaussianDropout": (lambda: L.GaussianDropout(0.5), [(4,)]),
-    "GaussianNoise": (lambda: L.GaussianNoise(0.5), [(4,)]),
-    "ActivityRegularization": (lambda: L.ActivityRegularization(), [(4,)]),
-    "MaxPooling1D": (lambda: L.MaxPooling1D(2), [S1]),
-    "MaxPooling2D": (lambda: L.MaxPooling2D(2), [S2]),
-    "MaxPooling3D": (lambda: L.MaxPooling3D(2), [S3]),
-    "GlobalMaxPooling1D": (lambda: L.GlobalMaxPooling1D(), [S1]),
-    "GlobalMaxPooling2D": (lambda: L.GlobalMaxPooling2D(), [S2]),
-    "GlobalMaxPooling3D": (lambda: L.GlobalMaxPooling3D(), [S3]),
-    "Cropping1D": (lambda: L.Cropping1D(1), [S1]),
-    "Cropping2D": (lambda: L.Cropping2D(1), [S2]),
-    "Cropping3D": (lambda: L.Cropping3D(1), [S3]),
-    "UpSampling1D": (lambda: L.UpSampling1D(2), [S1]),
-    "UpSampling2D": (lambda: L.UpSampling2D(2), [S2]),
-    "UpSampling3D": (lambda: L.UpSampling3D(2), [S3]),
     "RepeatVector": (lambda: L.RepeatVector(2), [(4,)]),
     "Identity": (lambda: L.Identity(), [(4,)]),
     "Masking": (lambda: L.Masking(), [S1]),
-    "ZeroPadding1D": (lambda: L.ZeroPadding1D(1), [S1]),
-    "ZeroPadding2D": (lambda: L.ZeroPadding2D(1), [S2]),
-    "ZeroPadding3D": (lambda: L.ZeroPadding3D(1), [S3]),
-    "AveragePooling1D": (lambda: L.AveragePooling1D(2), [S1]),
-    "AveragePooling2D": (lambda: L.AveragePooling2D(2), [S2]),
-    "AveragePooling3D": (lambda: L.AveragePooling3D(2), [S3]),
-    "GlobalAveragePooling1D": (lambda: L.GlobalAveragePooling1D(), [S1]),
-    "GlobalAveragePooling2D": (lambda: L.GlobalAveragePooling2D(), [S2]),
-    "GlobalAveragePooling3D": (lambda: L.GlobalAveragePooling3D(), [S3]),
+    "ActivityRegularization": (lambda: L.ActivityRegularization(), [(4,)]),
     "QAveragePooling2D": (lambda: QAveragePooling2D(2, average_quantizer=quantized_bits(8, 0, 1)), [S2]),
     "QGlobalAveragePooling2D": (lambda: QGlobalAveragePooling2D(
         average_quantizer=quantized_bits(8, 0, 1)), [S2]),
@@ -98,6 +70,15 @@ MODELS = {
     "Maximum": (lambda: L.Maximum(), [(4,), (4,)]),
     "Minimum": (lambda: L.Minimum(), [(4,), (4,)]),
 }
+for _name in ("Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise"):
+    MODELS[_name] = (lambda n=_name: getattr(L, n)(0.5), [(4,)])
+# the 1-D, 2-D and 3-D versions of a layer, each on an input of its rank
+for _n, _shape in ((1, S1), (2, S2), (3, S3)):
+    for _name, _arg in (("SpatialDropout{}D", 0.5), ("MaxPooling{}D", 2), ("Cropping{}D", 1),
+                        ("UpSampling{}D", 2), ("ZeroPadding{}D", 1), ("AveragePooling{}D", 2)):
+        MODELS[_name.format(_n)] = (lambda c=_name.format(_n), a=_arg: getattr(L, c)(a), [_shape])
+    for _name in ("GlobalMaxPooling{}D", "GlobalAveragePooling{}D"):
+        MODELS[_name.format(_n)] = (lambda c=_name.format(_n): getattr(L, c)(), [_shape])
 
 
 def test_every_registered_class_has_a_model():

@@ -65,6 +65,8 @@ class Charts:
 
 @dataclass(frozen=True)
 class QuantizerRow:
+    """One row of a sheet's quantizer table."""
+
     role: str
     kind: str
     config: str
@@ -79,20 +81,24 @@ class QuantizerRow:
 
 @dataclass(frozen=True)
 class AccRow:
+    """One accumulator method of an operation."""
+
     method: str
-    note: str
+    note: str                   # what the method assumes
     min: str
     max: str
-    integer: str
-    fractional: str
-    width: str
+    integer: str                # I, sign bit included
+    fractional: str             # F
+    width: str                  # W = I + F
     fixed: str
-    reason: str
-    default: bool
+    reason: str                 # why there is no width, when there is none
+    default: bool               # the method shown first (bound)
 
 
 @dataclass(frozen=True)
 class OperationView:
+    """One operation of a sheet: its multiplier and accumulator table."""
+
     part: str
     name: str
     type: str
@@ -136,6 +142,8 @@ class LayerView:
 
 @dataclass(frozen=True)
 class InputView:
+    """One model input on the cover."""
+
     name: str
     shape: str
     config: str
@@ -146,6 +154,8 @@ class InputView:
 
 @dataclass(frozen=True)
 class Summary:
+    """The cover's and the totals table's numbers."""
+
     macs: str
     bops: str
     macs_by_operation: tuple[tuple[str, str, str], ...]
@@ -164,6 +174,8 @@ class Summary:
 
 @dataclass(frozen=True)
 class ChartView:
+    """A model chart and its title."""
+
     title: str
     svg: Markup
 
@@ -393,7 +405,22 @@ def _template_source(name: str) -> str:
 
 def render_html(facts: ModelFacts, meta: dict, data: dict, media: str = "screen",
                 paper: str = "a4", sheets: str = "all") -> str:
-    """The whole self-contained HTML document (screen: charts and JSON inline)."""
+    """The whole self-contained HTML document.
+
+    Args:
+        facts: the analysis.
+        meta: the model block (name, file, sha256, versions, sample).
+        data: the JSON report to embed (``jsonreport.report_dict``).
+        media: ``screen`` (charts and JSON inline) or ``pdf``.
+        paper: ``a4`` or ``letter`` (print media).
+        sheets: ``all``, ``mac`` or ``none``.
+
+    Returns:
+        The HTML text; every string from the model is escaped.
+
+    Raises:
+        ValueError: an unknown ``sheets`` value.
+    """
     return render_document(facts, meta, data, media, paper, sheets)[0]
 
 
