@@ -123,7 +123,24 @@ def test_corrupted_weights_member(example_paths, tmp_path, capsys):
     code = main(["build", p, "-o", str(tmp_path / "o.json")])
     assert code in (0, 1)
     if code == 1:
-        one_line_error(capsys)
+        assert "internal error" not in one_line_error(capsys)
+
+
+def test_weights_that_overflow_inside_the_quantizer(tmp_path, capsys):
+    # qkeras's q(x) works in float32: 1e38 * 2^5 overflows and comes out NaN
+    import keras
+    from qkeras import QDense, quantized_bits
+    x = keras.Input((3,))
+    d = QDense(2, kernel_quantizer=quantized_bits(6, 0, alpha=1), name="dense_huge")
+    m = keras.Model(x, d(x))
+    w, b = d.get_weights()
+    w[0, 0] = 1e38
+    d.set_weights([w, b])
+    m.save(tmp_path / "huge.keras")
+    assert main(["build", str(tmp_path / "huge.keras"), "-o", str(tmp_path / "o.json")]) == 1
+    err = one_line_error(capsys, "dense_huge", "NaN", "1e+38")
+    assert "internal error" not in err
+    assert not (tmp_path / "o.json").exists()
 
 
 def test_zip_bomb_is_refused_before_inflating(tmp_path, capsys):

@@ -35,6 +35,19 @@ class GoldHTML(SingleFileSnapshotExtension):
     def get_snapshot_name(cls, *, test_location, index=0) -> str:
         return test_location.testname.split("[", 1)[1].rstrip("]")
 
+    def discover_snapshots(self, *, test_location, ignore_extensions=None):
+        # sample_reports/ also holds the JSON and PDF reports: they are not
+        # this extension's, and syrupy must never count them unused (and
+        # delete them on --snapshot-update).
+        from syrupy.data import SnapshotCollections
+
+        kept = SnapshotCollections()
+        for c in super().discover_snapshots(test_location=test_location,
+                                            ignore_extensions=ignore_extensions):
+            if c.location.endswith(".html"):
+                kept.add(c)
+        return kept
+
     def matches(self, *, serialized_data, snapshot_data) -> bool:
         return snapshot_data is not None and scrub(serialized_data) == scrub(snapshot_data)
 

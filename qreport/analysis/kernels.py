@@ -126,11 +126,11 @@ def read_kernel(part: str, role: str, q, raw: np.ndarray, canon, name: str) -> K
         AnalysisError: the kernel holds NaN or Inf.
         QuantizerError: its quantizer cannot be evaluated.
     """
+    label = "kernel" if role == "kernel" else f"{role} kernel"
     if not np.all(np.isfinite(raw)):
-        label = "kernel" if role == "kernel" else f"{role} kernel"
         raise AnalysisError(f"{name}: the {label} holds NaN or Inf values (a damaged weights file?)")
     wf = quantizer_fact(q) if q is not None else FLOAT
-    qk, scale = quantize(q, raw)
+    qk, scale = _finite(quantize(q, raw), raw, f"the {label}", name)
     zeros = int(np.count_nonzero(qk == 0))
     values, s_out, note, w_frac, notes = qk, None, None, wf.fractional_bits, ()
     lsb = wf.lsb
@@ -161,4 +161,20 @@ def read_bias(q, raw: np.ndarray, name: str) -> Bias:
     """The quantized bias (not yet divided by any kernel scale)."""
     if not np.all(np.isfinite(raw)):
         raise AnalysisError(f"{name}: the bias holds NaN or Inf values (a damaged weights file?)")
-    return Bias(quantizer_fact(q) if q is not None else FLOAT, quantize(q, raw)[0])
+    return Bias(quantizer_fact(q) if q is not None else FLOAT,
+                _finite(quantize(q, raw), raw, "the bias", name)[0])
+
+
+def _finite(quantized, raw: np.ndarray, what: str, name: str):
+    """quantized, unless q(x) turned finite values into NaN or Inf.
+
+    qkeras computes in float32: a weight near 1e37 overflows inside q(x)
+    and comes out NaN instead of saturating.  No hardware value follows
+    from that, so it is an error, not a number.
+    """
+    values, scale = quantized
+    if np.all(np.isfinite(values)) and (scale is None or np.all(np.isfinite(scale))):
+        return quantized
+    big = float(np.max(np.abs(raw)))
+    raise AnalysisError(f"{name}: {what} holds values its quantizer turns into NaN (|w| up to "
+                        f"{big:.3g} overflows float32 inside q(x); a damaged weights file?)")
