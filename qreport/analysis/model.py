@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .errors import AnalysisError
 from .facts import LayerFacts, ModelFacts
-from .propagate import input_types, propagate, totals
-from .read import read_model
+from .propagate import propagate, totals
+from .read import input_types, read_model
 
 __all__ = ["analyse", "analyse_internals", "AnalysisError", "LayerFacts", "ModelFacts"]
 

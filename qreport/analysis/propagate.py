@@ -12,12 +12,9 @@ from dataclasses import dataclass
 
 from . import operations as ops
 from .accumulator import Bound, output_type
-from .errors import AnalysisError, QuantizerError
-from .facts import (DEFAULT_INPUT, FLOAT, InputFacts, LayerFacts, QFact, Totals, Widest,
-                    float_fact)
+from .facts import FLOAT, InputFacts, LayerFacts, QFact, Totals, Widest, float_fact
 from .geometry import Part, with_bias
 from .layers import is_linear, is_quantizer
-from .quantizers import parse_quantizer, quantizer_fact
 
 
 @dataclass(frozen=True)
@@ -26,41 +23,6 @@ class WeightLayer:
 
     parts: tuple[Part, ...]
     bounds: tuple[Bound, ...]
-
-
-def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantizers):
-    """The model inputs' facts and quantizers: given by name (``name=q``), in order, or assumed.
-
-    Raises:
-        AnalysisError: a name that is not an input, or more quantizers than inputs.
-    """
-    given: dict[str, object] = {}
-    ordered: list = []
-    for spec in input_quantizers or ():
-        if isinstance(spec, str) and "=" in spec.split("(")[0]:
-            k, v = spec.split("=", 1)
-            if k.strip() not in names:
-                raise AnalysisError(f"an input quantizer names {k.strip()!r}; model inputs are "
-                                    f"{', '.join(names)}", option="input_quantizers")
-            given[k.strip()] = v
-        else:
-            ordered.append(spec)
-    if len(ordered) > len(names):
-        raise AnalysisError(f"{len(ordered)} input quantizers given, the model has {len(names)} "
-                            "inputs", option="input_quantizers")
-    for n, spec in zip(names, ordered):
-        given.setdefault(n, spec)
-    facts, qs = [], []
-    for n, shape in zip(names, shapes):
-        spec = given.get(n)
-        try:
-            q = spec if spec is not None and not isinstance(spec, str) else \
-                parse_quantizer(spec or DEFAULT_INPUT)
-            facts.append(InputFacts(n, shape, quantizer_fact(q), spec is None))
-        except QuantizerError as exc:
-            raise QuantizerError(str(exc), option="input_quantizers") from None
-        qs.append(q)
-    return facts, qs
 
 
 def propagate(layers, input_keys, inputs: list[InputFacts]):
@@ -74,11 +36,8 @@ def propagate(layers, input_keys, inputs: list[InputFacts]):
     work: dict[str, WeightLayer] = {}
     warnings: list[str] = []
     for d in layers:
-        try:
-            xs = [types.get(k, FLOAT) for k in d.in_keys]
-            f, w = _layer(d, xs, warnings)
-        except QuantizerError as exc:
-            raise AnalysisError(f"{d.name}: {exc}") from None
+        xs = [types.get(k, FLOAT) for k in d.in_keys]
+        f, w = _layer(d, xs, warnings)
         for k in d.out_keys:
             types[k] = f.output_type
         if w is not None:

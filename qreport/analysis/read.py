@@ -16,9 +16,10 @@ import numpy as np
 
 from . import graph as g
 from . import kernels as kq
-from .facts import QFact, float_fact
+from .errors import AnalysisError, QuantizerError
+from .facts import DEFAULT_INPUT, InputFacts, QFact, float_fact
 from .layers import LayerKind, check_activation_object, kind_of, pool_area
-from .quantizers import quantizer_fact
+from .quantizers import parse_quantizer, quantizer_fact
 
 LINEAR = float_fact("linear")
 
@@ -67,7 +68,48 @@ def read_model(model) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
         AnalysisError: a layer's weights or quantizers are damaged.
     """
     graph = g.flatten(model)
-    return graph, tuple(read_layer(n) for n in graph.nodes)
+    layers = []
+    for n in graph.nodes:
+        try:
+            layers.append(read_layer(n))
+        except QuantizerError as exc:
+            raise AnalysisError(f"{n.name}: {exc}") from None
+    return graph, tuple(layers)
+
+
+def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantizers):
+    """The model inputs' facts and quantizers: given by name (``name=q``), in order, or assumed.
+
+    Raises:
+        AnalysisError: a name that is not an input, or more quantizers than inputs.
+    """
+    given: dict[str, object] = {}
+    ordered: list = []
+    for spec in input_quantizers or ():
+        if isinstance(spec, str) and "=" in spec.split("(")[0]:
+            k, v = spec.split("=", 1)
+            if k.strip() not in names:
+                raise AnalysisError(f"an input quantizer names {k.strip()!r}; model inputs are "
+                                    f"{', '.join(names)}", option="input_quantizers")
+            given[k.strip()] = v
+        else:
+            ordered.append(spec)
+    if len(ordered) > len(names):
+        raise AnalysisError(f"{len(ordered)} input quantizers given, the model has {len(names)} "
+                            "inputs", option="input_quantizers")
+    for n, spec in zip(names, ordered):
+        given.setdefault(n, spec)
+    facts, qs = [], []
+    for n, shape in zip(names, shapes):
+        spec = given.get(n)
+        try:
+            q = spec if spec is not None and not isinstance(spec, str) else \
+                parse_quantizer(spec or DEFAULT_INPUT)
+            facts.append(InputFacts(n, shape, quantizer_fact(q), spec is None))
+        except QuantizerError as exc:
+            raise QuantizerError(str(exc), option="input_quantizers") from None
+        qs.append(q)
+    return facts, qs
 
 
 def read_layer(node: g.FlatNode) -> LayerData:
