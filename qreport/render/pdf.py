@@ -40,7 +40,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
-from html import escape
+from html import escape, unescape
 
 SCHEME = "qreport-asset:"
 FONTS = {
@@ -59,7 +59,10 @@ PX_PER_MM = 96 / 25.4
 PT_PER_PX = 0.75
 #: Characters always in the font subsets: what CSS generated content, the
 #: overlay and line breaking can add to the document's own text.
-ALWAYS = "".join(chr(c) for c in range(0x20, 0x7F)) + "\u00a0\u2009\u2026\u2013\u2014\u2212\u00d7\u00b7\u2192"
+# ASCII, the characters the renderers write themselves, and the list markers
+# CSS generates (•, ◦, ▪: they are in no text, so collect them here)
+ALWAYS = "".join(chr(c) for c in range(0x20, 0x7F)) + \
+    "\u00a0\u2009\u2026\u2013\u2014\u2212\u00d7\u00b7\u2192\u2022\u25e6\u25aa"
 
 
 def _font_dir() -> str:
@@ -438,7 +441,8 @@ def _render_pdf(parts, meta, assets, paper, refused, workers: Workers, stats) ->
     from pypdf.annotations import Link
     from pypdf.generic import ArrayObject, ByteStringObject, Fit, NameObject, NumberObject
 
-    fonts = subset_fonts("".join(parts))
+    # the characters of the text, entities decoded (Jinja writes ' as &#39;)
+    fonts = subset_fonts(unescape("".join(parts)))
     done = workers.render(parts, assets, fonts, measure=stats is not None)
     if refused is not None:
         for p in done:
