@@ -24,6 +24,9 @@ from .fixed import fixed_name, width_for_range, widths_for_ranges
 from .geometry import Part
 
 
+NO_WEIGHTS = "no weights: the bound needs the kernel's values (architecture only)"
+
+
 @dataclass(frozen=True)
 class Bound:
     """The bound of one operation: its range, per-channel extremes and grid.
@@ -111,6 +114,8 @@ def bound_part(p: Part, x: QFact, x_lo=None, x_hi=None, layer_in=None) -> Bound:
     """
     if p.weight.is_float:
         return Bound(AccRange.unknown("float weights: no fixed-point accumulator"), None, None, None, x)
+    if not p.known:
+        return Bound(AccRange.unknown(NO_WEIGHTS), None, None, None, x)
     if x.is_float and x_lo is None:
         return Bound(AccRange.unknown("float input: no fixed-point accumulator"), None, None, None, x)
     if p.composite is not None and layer_in is not None:

@@ -203,12 +203,14 @@ class Counts:
     bias: int
     weight_bits: int
     bias_bits: int
-    zero_weights: int
+    zero_weights: int | None    # None: the weights' values are not known
     bops: int
 
     @property
-    def sparsity(self) -> float:
-        """Zero weights / weights (0 for a layer without weights)."""
+    def sparsity(self) -> float | None:
+        """Zero weights / weights (0 for a layer without weights, None when unknown)."""
+        if self.zero_weights is None:
+            return None
         return self.zero_weights / self.weights if self.weights else 0.0
 
     def to_json(self) -> dict:
@@ -269,8 +271,8 @@ class Totals:
     bias: int
     weight_bits: int
     bias_bits: int
-    zero_weights: int
-    sparsity: float
+    zero_weights: int | None
+    sparsity: float | None
     bops: int
     widest_accumulator: Widest | None = None
 

@@ -52,6 +52,7 @@ class Part:
     composite: np.ndarray | None = None
     composite_masks: tuple = ()
     notes: tuple[str, ...] = ()
+    known: bool = True          # False: the values are not known (no weights)
 
 
 def spatial(shape: tuple, data_format: str | None) -> tuple:
@@ -133,7 +134,7 @@ def pointwise_layout(a: np.ndarray) -> np.ndarray:
 def _part(k, canon, **kw) -> Part:
     return Part(part=k.part, role=k.role, weight=k.weight, kernel=canon(k.values),
                 native=k.values, w_frac=k.w_frac, scale=k.scale, scale_note=k.scale_note,
-                zeros=k.zeros, notes=k.notes, **kw)
+                zeros=k.zeros, notes=k.notes, known=k.known, **kw)
 
 
 def _windows(d, transposed: bool = False):
@@ -200,7 +201,7 @@ def separable_parts(d) -> list[Part]:
     k = d.kernels[1]
     pw = pointwise_layout(k.values)
     composite = None
-    if not dw.weight.is_float and not k.weight.is_float:
+    if not dw.weight.is_float and not k.weight.is_float and dw.known and k.known:
         c_in, mult = dw.native.shape[-2:]
         s = dw.scale if dw.scale is not None else np.ones(c_in * mult)
         composite = np.einsum("...im,im,imc->...ic", dw.native.astype(np.float64),

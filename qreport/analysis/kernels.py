@@ -34,9 +34,10 @@ class Kernel:
     scale: np.ndarray | None
     scale_note: str | None
     w_frac: int | None
-    zeros: int
-    histogram: Histogram
+    zeros: int | None
+    histogram: Histogram | None
     notes: tuple[str, ...] = ()
+    known: bool = True          # False: no weights were loaded; values are zeros
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Bias:
 
     fact: QFact
     values: np.ndarray
+    known: bool = True
 
 
 def fresh(q):
@@ -119,14 +121,23 @@ def _per_output(scale: np.ndarray, canon) -> np.ndarray | None:
     return None
 
 
-def read_kernel(part: str, role: str, q, raw: np.ndarray, canon, name: str) -> Kernel:
+def read_kernel(part: str, role: str, q, raw: np.ndarray, canon, name: str,
+                known: bool = True) -> Kernel:
     """Quantize one kernel; ``canon`` puts it in (k…, C_in_group, C_out) layout.
+
+    With ``known`` False (no weights loaded) only the shape and the
+    quantizer's facts are read: the values are zeros and flagged unknown.
 
     Raises:
         AnalysisError: the kernel holds NaN or Inf.
         QuantizerError: its quantizer cannot be evaluated.
     """
     label = "kernel" if role == "kernel" else f"{role} kernel"
+    if not known:
+        wf = quantizer_fact(q) if q is not None else FLOAT
+        return Kernel(part=part, role=role, weight=wf, values=np.zeros(raw.shape), scale=None,
+                      scale_note=wf.scale, w_frac=None if wf.is_float else wf.fractional_bits,
+                      zeros=None, histogram=None, known=False)
     if not np.all(np.isfinite(raw)):
         raise AnalysisError(f"{name}: the {label} holds NaN or Inf values (a damaged weights file?)")
     wf = quantizer_fact(q) if q is not None else FLOAT
@@ -157,8 +168,10 @@ def read_kernel(part: str, role: str, q, raw: np.ndarray, canon, name: str) -> K
                   notes=notes)
 
 
-def read_bias(q, raw: np.ndarray, name: str) -> Bias:
+def read_bias(q, raw: np.ndarray, name: str, known: bool = True) -> Bias:
     """The quantized bias (not yet divided by any kernel scale)."""
+    if not known:
+        return Bias(quantizer_fact(q) if q is not None else FLOAT, np.zeros(raw.shape), known=False)
     if not np.all(np.isfinite(raw)):
         raise AnalysisError(f"{name}: the bias holds NaN or Inf values (a damaged weights file?)")
     return Bias(quantizer_fact(q) if q is not None else FLOAT,

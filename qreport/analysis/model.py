@@ -14,7 +14,8 @@ from .read import input_types, read_model
 __all__ = ["analyse", "analyse_internals", "AnalysisError", "LayerFacts", "ModelFacts"]
 
 
-def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256) -> ModelFacts:
+def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256,
+            weights: bool = True) -> ModelFacts:
     """Analyse a built Keras model.
 
     The model is read, never changed: kernels are quantized by fresh copies
@@ -28,6 +29,9 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256) ->
         sample: optional list of arrays, one per model input, for the
             ``conservative`` and ``sampled`` accumulator methods.
         batch_size: sample rows run at once.
+        weights: False when the model's weights are not real (an architecture
+            loaded without its weights file): counts, operation types,
+            quantizer facts and the `type` accumulator only.
 
     Returns:
         ModelFacts: every layer worth reporting, the totals and the warnings.
@@ -37,10 +41,11 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256) ->
             analysed; the message says why and ``option`` names the argument
             at fault (GraphError and QuantizerError are AnalysisErrors).
     """
-    return analyse_internals(model, input_quantizers, sample, batch_size)[0]
+    return analyse_internals(model, input_quantizers, sample, batch_size, weights)[0]
 
 
-def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int = 256):
+def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int = 256,
+                      weights: bool = True):
     """analyse(), plus {layer name: WeightLayer} (the parts, for the drop-in API).
 
     Args, Raises: as :func:`analyse`.
@@ -48,9 +53,17 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     Returns:
         (ModelFacts, {layer name: propagate.WeightLayer}).
     """
-    graph, data = read_model(model)
+    if sample is not None and not weights:
+        raise AnalysisError("a sample needs the model's weights (this model has none)",
+                            option="sample")
+    graph, data = read_model(model, weights)
     inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers)
     layers, warnings, work = propagate(data, graph.input_keys, inputs)
+    warnings = _input_warnings(inputs) + warnings
+    if not weights:
+        warnings.insert(0, "no weights: architecture only. Counts, operation types, quantizers "
+                           "and the `type` accumulator are given; the `bound` accumulator, zero "
+                           "weights and weight histograms need the weights file")
     if sample is not None:
         from .sampling import with_samples
 
@@ -58,3 +71,11 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     facts = ModelFacts(name=model.name, inputs=tuple(inputs), layers=tuple(layers),
                        totals=totals(layers), warnings=tuple(warnings))
     return facts, work
+
+
+def _input_warnings(inputs) -> list[str]:
+    """A model warning per input whose type was assumed: every bound downstream depends on it."""
+    return [f"input {i.name!r}: type assumed to be {i.type.config}, and the first accumulators "
+            f"are sized for it; state the real type, e.g. --input-quantizer "
+            f"'{i.name}=quantized_bits(8,0,1)' (input_quantizers=[...] in Python)"
+            for i in inputs if i.assumed]

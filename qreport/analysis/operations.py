@@ -48,5 +48,5 @@ def counts(parts: list[Part], ops: list[Operation]) -> Counts:
         bias=nb,
         weight_bits=sum(int(p.native.size) * p.weight.bits for p in parts),
         bias_bits=nb * (last.bias_fact.bits if last.bias_fact is not None else 32),
-        zero_weights=sum(p.zeros for p in parts),
+        zero_weights=None if any(p.zeros is None for p in parts) else sum(p.zeros for p in parts),
         bops=sum(o.macs * o.weight.bits * o.input.bits for o in ops))

@@ -98,7 +98,7 @@ def _weight_layer(d, x: QFact, warns: list[str]):
     else:
         out_t = float_fact(a.config)
         warns.append(f"{name}: activation {a.config!r} is not a quantizer: output treated as float")
-    hists = tuple(k.histogram for k in d.kernels)
+    hists = tuple(k.histogram for k in d.kernels if k.histogram is not None)
     return out_t, opl, ops.counts(parts, opl), hists, WeightLayer(tuple(parts), tuple(bounds))
 
 
@@ -115,9 +115,11 @@ def totals(layers: list[LayerFacts]) -> Totals:
     cs = [f.counts for f in layers if f.counts is not None]
     s = lambda k: sum(getattr(c, k) for c in cs)  # noqa: E731
     weights = s("weights")
+    zeros = None if any(c.zero_weights is None for c in cs) else s("zero_weights")
     return Totals(macs=s("macs"), macs_by_operation=tuple(sorted(by_op.items())),
                   weights=weights, bias=s("bias"), weight_bits=s("weight_bits"),
-                  bias_bits=s("bias_bits"), zero_weights=s("zero_weights"),
-                  sparsity=(s("zero_weights") / weights) if weights else 0.0, bops=s("bops"),
+                  bias_bits=s("bias_bits"), zero_weights=zeros,
+                  sparsity=None if zeros is None else (zeros / weights if weights else 0.0),
+                  bops=s("bops"),
                   widest_accumulator=widest)
 

@@ -60,8 +60,11 @@ class LayerData:
         return self.out_shapes[0] if self.out_shapes else ()
 
 
-def read_model(model) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
+def read_model(model, weights: bool = True) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
     """The model's flat graph (for sample runs) and every layer call as plain data.
+
+    With ``weights`` False the model's weights are not real (an architecture
+    without its weights file): kernels carry shapes and quantizers only.
 
     Raises:
         GraphError: the model is not a graph qreport can walk.
@@ -71,7 +74,7 @@ def read_model(model) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
     layers = []
     for n in graph.nodes:
         try:
-            layers.append(read_layer(n))
+            layers.append(read_layer(n, weights))
         except QuantizerError as exc:
             raise AnalysisError(f"{n.name}: {exc}") from None
     return graph, tuple(layers)
@@ -112,7 +115,7 @@ def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantiz
     return facts, qs
 
 
-def read_layer(node: g.FlatNode) -> LayerData:
+def read_layer(node: g.FlatNode, weights: bool = True) -> LayerData:
     layer, cls, name = node.layer, type(node.layer).__name__, node.name
     kind = kind_of(cls)
     config = {k: getattr(layer, k) for k in kind.config if hasattr(layer, k)}
@@ -129,7 +132,7 @@ def read_layer(node: g.FlatNode) -> LayerData:
                   params=int(sum(int(np.prod(w.shape)) for w in layer.weights)))
     kernels, bias = (), None
     if kind.family.has_weights:
-        kernels, bias = _read_weights(layer, kind, name, notes)
+        kernels, bias = _read_weights(layer, kind, name, notes, weights)
     factor = None
     aq = getattr(layer, "average_quantizer_internal", None)
     if aq is not None and kind.family.rule is not None and node.in_shapes:
@@ -154,7 +157,7 @@ def _numpy(v) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(v))
 
 
-def _read_weights(layer, kind: LayerKind, name: str, notes: list):
+def _read_weights(layer, kind: LayerKind, name: str, notes: list, known: bool = True):
     """(kernels, bias) of a weight layer, quantized, BN folded for *Batchnorm layers."""
     specs = kind.family.kernels
     if kind.folded:
@@ -168,9 +171,9 @@ def _read_weights(layer, kind: LayerKind, name: str, notes: list):
     kernels = []
     for s, raw in zip(specs, raws):
         q = kq.usable_quantizer(getattr(layer, s.quantizer, None), s.role, name, notes)
-        kernels.append(kq.read_kernel(s.part, s.role, q, raw, s.canon, name))
+        kernels.append(kq.read_kernel(s.part, s.role, q, raw, s.canon, name, known))
     bias = None
     if raw_bias is not None:
         bq = kq.usable_quantizer(getattr(layer, "bias_quantizer_internal", None), "bias", name, notes)
-        bias = kq.read_bias(bq, raw_bias, name)
+        bias = kq.read_bias(bq, raw_bias, name, known)
     return tuple(kernels), bias

@@ -260,7 +260,7 @@ def _layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
         counts = (("MACs", T.integer(c.macs)), ("weights", T.integer(c.weights)),
                   ("bias", T.integer(c.bias)), ("weight bits", T.integer(c.weight_bits)),
                   ("bias bits", T.integer(c.bias_bits)),
-                  ("zero weights", f"{T.integer(c.zero_weights)} ({c.sparsity:.1%})"),
+                  ("zero weights", f"{T.integer(c.zero_weights)} ({T.percent(c.sparsity) or 'no weights'})"),
                   ("BOPs", T.integer(c.bops)))
     cell = (lambda v: T.integer(v)) if c is not None else (lambda v: "")
     return LayerView(
@@ -287,7 +287,7 @@ def _summary(facts: ModelFacts) -> Summary:
         weight_bits=T.integer(t.weight_bits), bias_bits=T.integer(t.bias_bits),
         memory=T.kib(t.parameter_bits), float_memory=T.kib(t.float32_bits),
         compression=f"{t.compression:.1f}×" if t.compression else "—",
-        zero_weights=T.integer(t.zero_weights), sparsity=T.percent(t.sparsity),
+        zero_weights=T.integer(t.zero_weights), sparsity=T.percent(t.sparsity) or "—",
         widest=f"{w.width} bits" if w is not None else "—",
         widest_where=T.part_label(w.layer, w.part) if w is not None else "")
 

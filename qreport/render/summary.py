@@ -34,7 +34,7 @@ def summary_text(facts: ModelFacts, meta: dict) -> str:
     out += [f"    {k:<14} {integer(v)}" for k, v in t.macs_by_operation]
     out += [f"  weights        {integer(t.weights)}  ({integer(t.weight_bits)} bits)",
             f"  bias           {integer(t.bias)}  ({integer(t.bias_bits)} bits)",
-            f"  zero weights   {integer(t.zero_weights)}  (sparsity {percent(t.sparsity)})",
+            f"  zero weights   {integer(t.zero_weights)}  (sparsity {percent(t.sparsity) or '—, no weights'})",
             f"  BOPs           {integer(t.bops)}"]
     if t.compression:
         out.append(f"  memory         {kib(t.parameter_bits)} vs {kib(t.float32_bits)} float32 "
