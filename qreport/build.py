@@ -35,6 +35,8 @@ class Options:
     unsafe_load: bool = False
     paper: str = "a4"
     sheets: str = "all"  # all | mac | none (HTML and PDF; JSON has every layer)
+    weights: str | None = None          # weights file of an architecture .json
+    custom_objects: str | None = None   # Python file of custom layer classes (runs it)
     progress: object = None  # callable(stage) or None
 
 
@@ -104,11 +106,18 @@ def analyse_file(model_path: str, opts: Options):
     """
     from .analysis.errors import AnalysisError
     from .analysis.model import analyse
-    from .loader import load_model
+    from .loader import load, user_objects
 
     stage = opts.progress or (lambda s: None)
     stage("loading")
-    model = load_model(model_path, unsafe=opts.unsafe_load)
+    custom = None
+    if opts.custom_objects:
+        if not opts.unsafe_load:
+            raise QReportError(f"{opts.custom_objects}: --custom-objects runs that Python file; "
+                               "pass --unsafe-load too if you trust it")
+        custom = user_objects(opts.custom_objects)
+    model, weights = load(model_path, unsafe=opts.unsafe_load, weights=opts.weights, custom=custom)
+    architecture = model_path.lower().endswith(".json")
     stage("analysing")
     try:
         sample = None
@@ -116,11 +125,14 @@ def analyse_file(model_path: str, opts: Options):
             from .analysis.graph import input_names
 
             sample = load_sample(opts.sample, input_names(model))
-        facts = analyse(model, opts.input_quantizers, sample)
+        facts = analyse(model, opts.input_quantizers, sample,
+                        weights=not architecture or weights is not None)
     except AnalysisError as exc:
         raise QReportError(str(exc), option=exc.option) from None
     meta = {"name": opts.title or model.name, "file": os.path.basename(model_path),
             "sha256": sha256(model_path), **versions()}
+    if architecture:
+        meta["weights"] = weights
     if opts.sample:
         meta["sample"] = os.path.basename(opts.sample)
     return facts, meta

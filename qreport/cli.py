@@ -6,8 +6,10 @@ Exit codes: 0 success, 1 bad input or failed build, 2 usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import warnings
 
 from .errors import QReportError
 
@@ -21,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build a report; the format follows OUT's extension")
     src = b.add_mutually_exclusive_group(required=True)
-    src.add_argument("model", nargs="?", help="model file (.keras or Keras 3 .h5)")
+    src.add_argument("model", nargs="?", help="model file: .keras, a full-model .h5, or a Keras-2 architecture .json")
     src.add_argument("--example", metavar="NAME", help="use a bundled example model")
     b.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="report file: .json, .html or .pdf")
@@ -34,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="no progress output")
 
     s = sub.add_parser("summary", help="print a per-layer table to the terminal")
-    s.add_argument("model", help="model file (.keras or Keras 3 .h5), or example:NAME")
+    s.add_argument("model", help="model file (.keras, .h5, architecture .json), or example:NAME")
     _common(s)
 
     sub.add_parser("examples", help="list the bundled example models")
@@ -49,6 +51,12 @@ def _common(p):
                    help=".npy/.npz sample for the conservative and sampled accumulator methods")
     p.add_argument("--unsafe-load", action="store_true",
                    help="allow Lambda layers (runs code from the model file: trusted files only)")
+    p.add_argument("--weights", metavar="FILE",
+                   help="weights .h5 of an architecture .json (default: <stem>_weights.h5 or "
+                        "<stem>.h5 beside it; none found: an architecture-only report)")
+    p.add_argument("--custom-objects", metavar="FILE.py",
+                   help="Python file whose Keras layer classes the model uses (runs the file: "
+                        "needs --unsafe-load)")
 
 
 def _quiet_tf() -> None:
@@ -112,11 +120,44 @@ class _Progress:
 FLAGS = {"input_quantizers": "--input-quantizer", "sample": "--sample"}
 
 
+@contextlib.contextmanager
+def _own_stderr(debug: bool):
+    """Only qreport's own lines reach stderr: yields the stream for them.
+
+    Libraries write to stderr behind Python's back (absl and TensorFlow's
+    C++ logging, Keras's UserWarnings, qkeras's [WARNING] lines, WeasyPrint),
+    so for the run file descriptor 2 points at /dev/null, Python warnings
+    are ignored, and qreport's progress line gets a copy of the real
+    stderr.  With --debug everything shows.
+    """
+    if debug:
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    own = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    python_stderr, sys.stderr = sys.stderr, open(os.devnull, "w")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield own
+    finally:
+        sys.stderr.close()
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+        own.close()
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     _quiet_tf()
     try:
-        return _run(args)
+        with _own_stderr(args.debug) as stream:
+            return _run(args, stream)
     except QReportError as exc:
         if args.debug:
             raise
@@ -135,7 +176,7 @@ def main(argv=None) -> int:
         return 1
 
 
-def _run(args) -> int:
+def _run(args, stream=None) -> int:
     from . import build as b
 
     if args.command == "examples":
@@ -143,7 +184,8 @@ def _run(args) -> int:
             print(f"{name:12s} {path}")
         return 0
     opts = b.Options(input_quantizers=args.input_quantizer, sample=args.sample,
-                     unsafe_load=args.unsafe_load)
+                     unsafe_load=args.unsafe_load, weights=args.weights,
+                     custom_objects=args.custom_objects)
     if args.command == "summary":
         path = args.model
         if path.startswith("example:"):
@@ -155,7 +197,7 @@ def _run(args) -> int:
         return 0
     path = b.example_path(args.example) if args.example else args.model
     opts.title, opts.paper, opts.sheets = args.title, args.paper, args.sheets
-    prog = _Progress(not args.quiet)
+    prog = _Progress(not args.quiet, stream)
     opts.progress = prog
     try:
         b.build(path, args.output, opts)

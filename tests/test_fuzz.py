@@ -18,7 +18,8 @@ SECONDS_PER_CASE = 60
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
                     st.sampled_from(["quantized_bits(4,0)", "relu", "same", "valid", "channels_first",
-                                     "QDense", "InputLayer", "__import__('os')"]))
+                                     "QDense", "InputLayer", "__import__('os')", "Lambda",
+                                     "__import__('os').system('touch /tmp/qreport-pwned')"]))
 values = st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=3),
                                                     st.dictionaries(st.text(max_size=6), c, max_size=3)),
                       max_leaves=6)
@@ -125,3 +126,70 @@ def test_mutated_weights(name, data, tmp_path_factory):
             w[i] = data.draw(st.integers(0, 255)) if how == "flip" else 0xFF
     code, err = _build(src, tmp_path, {"model.weights.h5": bytes(w)})
     _check(code, err)
+
+
+# ------------------------------------------------------------------ the Keras-2 door
+
+def _build_pair(tmp_path, config_text: str, weights: bytes | None):
+    (tmp_path / "m.json").write_text(config_text)
+    if weights is not None:
+        (tmp_path / "m_weights.h5").write_bytes(weights)
+    err = io.StringIO()
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(SECONDS_PER_CASE)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(["build", str(tmp_path / "m.json"), "-o", str(tmp_path / "o.json"), "--quiet"])
+    except Hang:
+        pytest.fail(f"no answer within {SECONDS_PER_CASE} s")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    return code, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def keras2_pair(tmp_path_factory):
+    from . import keras2 as K
+
+    d = tmp_path_factory.mktemp("k2")
+    cfg = K.cnn_config()
+    K.write_pair(d, "m", cfg, K.random_weights(cfg))
+    return cfg, (d / "m_weights.h5").read_bytes()
+
+
+@_fuzz(400)
+def test_mutated_keras2_json(name, data, tmp_path_factory, keras2_pair):
+    cfg, weights = keras2_pair
+    cfg = json.loads(json.dumps(cfg))
+    for _ in range(data.draw(st.integers(1, 3))):
+        _mutate(cfg, data)
+    text = json.dumps(cfg)
+    if data.draw(st.booleans()):
+        text = json.dumps(text)  # published double-encoded
+    tmp_path = tmp_path_factory.mktemp("kj")
+    code, err = _build_pair(tmp_path, text, weights if data.draw(st.booleans()) else None)
+    _check(code, err)
+    _no_code_ran()
+
+
+@_fuzz(150)
+def test_mutated_keras2_weights(name, data, tmp_path_factory, keras2_pair):
+    cfg, weights = keras2_pair
+    w = bytearray(weights)
+    how = data.draw(st.sampled_from(["flip", "truncate", "splice"]))
+    if how == "truncate":
+        w = w[: data.draw(st.integers(0, len(w)))]
+    else:
+        for _ in range(data.draw(st.integers(1, 16))):
+            i = data.draw(st.integers(0, len(w) - 1))
+            w[i] = data.draw(st.integers(0, 255)) if how == "flip" else 0xFF
+    tmp_path = tmp_path_factory.mktemp("kw")
+    code, err = _build_pair(tmp_path, json.dumps(cfg), bytes(w))
+    _check(code, err)
+
+
+def _no_code_ran():
+    import os
+
+    assert not os.path.exists("/tmp/qreport-pwned")
