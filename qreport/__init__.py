@@ -11,7 +11,7 @@ and ``qreport.estimate`` is a drop-in for ``qkeras.estimate`` users.
 __all__ = ["analyse"]
 
 
-def analyse(model, input_quantizers=None, sample=None, batch_size=256):
+def analyse(model, input_quantizers=None, sample=None, batch_size=256, weights=True):
     """Analyse a built Keras model (it is read, never changed).
 
     Args:
@@ -22,6 +22,8 @@ def analyse(model, input_quantizers=None, sample=None, batch_size=256):
         sample: optional list of arrays, one per model input, for the
             ``conservative`` and ``sampled`` accumulator methods.
         batch_size: sample rows run at once.
+        weights: False for a model whose weights are not real (an architecture
+            without its weights file): no bound, zero weights or histograms.
 
     Returns:
         ModelFacts (``qreport.analysis.facts``): layers, totals, warnings.
@@ -33,4 +35,4 @@ def analyse(model, input_quantizers=None, sample=None, batch_size=256):
     """
     from .analysis.model import analyse as _analyse
 
-    return _analyse(model, input_quantizers, sample, batch_size)
+    return _analyse(model, input_quantizers, sample, batch_size, weights)

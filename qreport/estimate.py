@@ -90,17 +90,16 @@ def _mode(f):
 def extract_model_operations(model, input_quantizers=None):
     """Operations, counts and types of every weight layer, as the reference returns them.
 
+    Args:
+        model: a built Keras model.
+        input_quantizers: as :func:`qreport.analyse`.
+
     Returns:
         {layer name: {"type", "number_of_operations", "number_of_weights",
         "number_of_bias", "type_of_weights", "type_of_bias"}}.
 
     Raises:
         AnalysisError: as :func:`qreport.analyse`.
-
-
-    Args:
-        model: a built Keras model.
-        input_quantizers: as :func:`qreport.analyse`.
     """
     facts = analyse(model, input_quantizers)
     out = {}
@@ -137,16 +136,15 @@ def _kernel_size(layer, part: str) -> int:
 def print_qstats(model, input_quantizers=None):
     """Print operations per layer, per operation type, and weight profiling.
 
+    Args:
+        model: a built Keras model.
+        input_quantizers: as :func:`qreport.analyse`.
+
     Returns:
         The ModelFacts printed.
 
     Raises:
         AnalysisError: as :func:`qreport.analyse`.
-
-
-    Args:
-        model: a built Keras model.
-        input_quantizers: as :func:`qreport.analyse`.
     """
     facts = analyse(model, input_quantizers)
     print("\nNumber of operations in model:")

@@ -65,6 +65,9 @@ def load_architecture(path: str, config: dict, weights: str | None, objects: dic
             raise QReportError(f"{weights}: not an HDF5 weights file")
     import h5py
 
+    from .hdf5probe import probe
+
+    probe(weights)
     try:
         with h5py.File(weights, "r") as h:
             group = h["model_weights"] if "model_weights" in h else h  # a full-model .h5 works too

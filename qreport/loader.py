@@ -18,6 +18,7 @@ import os
 import zipfile
 
 from .errors import QReportError
+from .hdf5probe import probe
 
 SUFFIXES = (".keras", ".h5", ".hdf5", ".json")
 MAX_JSON = 64 << 20                  # an architecture JSON larger than 64 MiB is refused
@@ -136,10 +137,13 @@ def check_model_path(path: str, unsafe: bool = False, custom=()) -> None:
             except (ValueError, UnicodeDecodeError) as exc:
                 raise QReportError(f"{path}: config.json is not valid JSON ({exc})") from None
         vet_config(config, path, unsafe, custom)
+        if "model.weights.h5" in names:
+            probe(path, "model.weights.h5", f"{path}: model.weights.h5")
     else:
         with open(path, "rb") as f:
             if f.read(8) != b"\x89HDF\r\n\x1a\n":
                 raise QReportError(f"{path}: not an HDF5 file")
+        probe(path)
         try:
             import h5py
 

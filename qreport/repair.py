@@ -54,28 +54,26 @@ def _plain(v):
     return v
 
 
+def _folded(base):
+    """A BN-folded QKeras layer class, named as its base, that loads what qkeras-v3 saves."""
+    def from_config(cls, config):
+        return super(repaired, cls).from_config({k: v for k, v in config.items()
+                                                 if k not in _BN_EXTRA})
+
+    repaired = type(base.__name__, (base,), {
+        "from_config": classmethod(from_config),
+        "load_own_variables": lambda self, store: _load_folded(self, store),
+    })
+    return repaired
+
+
 @functools.lru_cache(maxsize=1)
 def classes() -> dict:
     """{name: repaired class} for every name Keras may look the classes up by."""
     import qkeras
 
-    class QDenseBatchnorm(qkeras.QDenseBatchnorm):
-        @classmethod
-        def from_config(cls, config):
-            config = {k: v for k, v in config.items() if k not in _BN_EXTRA}
-            return super().from_config(config)
-
-        def load_own_variables(self, store):
-            _load_folded(self, store)
-
-    class QDepthwiseConv2DBatchnorm(qkeras.QDepthwiseConv2DBatchnorm):
-        @classmethod
-        def from_config(cls, config):
-            config = {k: v for k, v in config.items() if k not in _BN_EXTRA}
-            return super().from_config(config)
-
-        def load_own_variables(self, store):
-            _load_folded(self, store)
+    QDenseBatchnorm = _folded(qkeras.QDenseBatchnorm)
+    QDepthwiseConv2DBatchnorm = _folded(qkeras.QDepthwiseConv2DBatchnorm)
 
     class QAdaptiveActivation(qkeras.QAdaptiveActivation):
         @classmethod

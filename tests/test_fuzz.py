@@ -67,18 +67,34 @@ def _build(src, tmp_path, members):
     with zipfile.ZipFile(p, "w") as z:
         for n, d in items.items():
             z.writestr(n, d)
+    return _main(p, tmp_path)
+
+
+def _main(model, tmp_path):
+    """(exit code, stderr) of a build of model, with a time limit."""
     err = io.StringIO()
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(SECONDS_PER_CASE)
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            code = main(["build", str(p), "-o", str(tmp_path / "o.json"), "--quiet"])
+            code = main(["build", str(model), "-o", str(tmp_path / "o.json"), "--quiet"])
     except Hang:
         pytest.fail(f"no answer within {SECONDS_PER_CASE} s")
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     return code, err.getvalue()
+
+
+def _damage(w: bytearray, data) -> bytearray:
+    """Bytes flipped, overwritten or cut off."""
+    how = data.draw(st.sampled_from(["flip", "truncate", "splice"]))
+    if how == "truncate":
+        return w[: data.draw(st.integers(0, len(w)))]
+    for _ in range(data.draw(st.integers(1, 16))):
+        i = data.draw(st.integers(0, len(w) - 1))
+        w[i] = data.draw(st.integers(0, 255)) if how == "flip" else 0xFF
+    return w
 
 
 def _check(code, err):
@@ -117,13 +133,7 @@ def test_mutated_weights(name, data, tmp_path_factory):
     src = f"{ROOT}/examples/models/{name}.keras"
     with zipfile.ZipFile(src) as z:
         w = bytearray(z.read("model.weights.h5"))
-    how = data.draw(st.sampled_from(["flip", "truncate", "splice"]))
-    if how == "truncate":
-        w = w[: data.draw(st.integers(0, len(w)))]
-    else:
-        for _ in range(data.draw(st.integers(1, 16))):
-            i = data.draw(st.integers(0, len(w) - 1))
-            w[i] = data.draw(st.integers(0, 255)) if how == "flip" else 0xFF
+    w = _damage(w, data)
     code, err = _build(src, tmp_path, {"model.weights.h5": bytes(w)})
     _check(code, err)
 
@@ -134,18 +144,7 @@ def _build_pair(tmp_path, config_text: str, weights: bytes | None):
     (tmp_path / "m.json").write_text(config_text)
     if weights is not None:
         (tmp_path / "m_weights.h5").write_bytes(weights)
-    err = io.StringIO()
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(SECONDS_PER_CASE)
-    try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            code = main(["build", str(tmp_path / "m.json"), "-o", str(tmp_path / "o.json"), "--quiet"])
-    except Hang:
-        pytest.fail(f"no answer within {SECONDS_PER_CASE} s")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-    return code, err.getvalue()
+    return _main(tmp_path / "m.json", tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -177,13 +176,7 @@ def test_mutated_keras2_json(name, data, tmp_path_factory, keras2_pair):
 def test_mutated_keras2_weights(name, data, tmp_path_factory, keras2_pair):
     cfg, weights = keras2_pair
     w = bytearray(weights)
-    how = data.draw(st.sampled_from(["flip", "truncate", "splice"]))
-    if how == "truncate":
-        w = w[: data.draw(st.integers(0, len(w)))]
-    else:
-        for _ in range(data.draw(st.integers(1, 16))):
-            i = data.draw(st.integers(0, len(w) - 1))
-            w[i] = data.draw(st.integers(0, 255)) if how == "flip" else 0xFF
+    w = _damage(w, data)
     tmp_path = tmp_path_factory.mktemp("kw")
     code, err = _build_pair(tmp_path, json.dumps(cfg), bytes(w))
     _check(code, err)

@@ -263,13 +263,12 @@ def test_hostile_architecture_json(tmp_path, capsys, case, needles):
     assert not out.exists() and not os.path.exists(MARKER)
 
 
-@pytest.mark.parametrize("case,needles", [
-    ("shapes", ("do not fit",)),
-    ("not hdf5", ("not an HDF5 weights file",)),
-    ("keras3 layout", ("no layer_names",)),
-    ("missing", ("weights file not found",)),
-])
-def test_weights_that_do_not_fit(tmp_path, capsys, case, needles):
+WEIGHTS_CASES = {"shapes": "do not fit", "not hdf5": "not an HDF5 weights file",
+                 "keras3 layout": "no layer_names", "missing": "weights file not found"}
+
+
+@pytest.mark.parametrize("case", WEIGHTS_CASES)
+def test_weights_that_do_not_fit(tmp_path, capsys, case):
     import h5py
 
     cfg = K.mlp_config()
@@ -284,7 +283,7 @@ def test_weights_that_do_not_fit(tmp_path, capsys, case, needles):
             h.create_group("layers")
     out = tmp_path / "o.json"
     assert main(["build", str(p), "-o", str(out), "--weights", str(w)]) == 1
-    one_line_error(capsys, *needles)
+    one_line_error(capsys, WEIGHTS_CASES[case])
     assert not out.exists()
 
 
@@ -298,3 +297,49 @@ def test_lambda_in_json_runs_only_with_unsafe_load(tmp_path):
     finally:
         if os.path.exists(MARKER):
             os.unlink(MARKER)
+
+
+# ------------------------------------------------------------------ HDF5 files that kill h5py
+
+def test_probe_turns_a_crash_or_a_hang_into_one_line(tmp_path, monkeypatch):
+    import signal
+    import time
+
+    from qreport import hdf5probe
+    from qreport.errors import QReportError
+
+    p = tmp_path / "x.h5"
+    p.write_bytes(b"\x89HDF\r\n\x1a\n")
+    monkeypatch.setattr(hdf5probe, "_read_all", lambda path, member: os.kill(os.getpid(), signal.SIGSEGV))
+    with pytest.raises(QReportError, match="crash with SIGSEGV"):
+        hdf5probe.probe(str(p))
+    monkeypatch.setattr(hdf5probe, "_read_all", lambda path, member: time.sleep(60))
+    monkeypatch.setattr(hdf5probe, "TIMEOUT", 0.5)
+    with pytest.raises(QReportError, match="did not finish"):
+        hdf5probe.probe(str(p))
+    monkeypatch.setattr(hdf5probe, "_read_all", lambda path, member: 1 / 0)
+    hdf5probe.probe(str(p))      # an exception is the loader's to explain, not the probe's
+
+
+# bytes set to 0xFF in the cnn_config weights file; found by fuzzing: with h5py 3 the
+# first makes the HDF5 library crash with SIGSEGV, the second makes it loop forever
+DAMAGE = {
+    "crash": [3111, 14949, 10138, 1705, 8891, 3061, 13416, 17901, 9644, 11482, 3868, 1017, 15700],
+    "hang": [11524, 8083, 9319, 9592, 12175, 5361, 921, 2104, 12867, 14814, 7261],
+}
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_damaged_weights_that_kill_h5py_are_one_line(tmp_path, capsys, monkeypatch, how):
+    from qreport import hdf5probe
+
+    monkeypatch.setattr(hdf5probe, "TIMEOUT", 3.0)
+    cfg = K.cnn_config()
+    p = K.write_pair(tmp_path, "m", cfg, K.random_weights(cfg))
+    w = bytearray((tmp_path / "m_weights.h5").read_bytes())
+    for i in DAMAGE[how]:
+        w[i] = 0xFF
+    (tmp_path / "m_weights.h5").write_bytes(bytes(w))
+    assert main(["build", str(p), "-o", str(tmp_path / "o.json")]) == 1  # and this process lives
+    err = one_line_error(capsys, "m_weights.h5")
+    assert ("crash with SIGSEGV" if how == "crash" else "did not finish") in err, err
