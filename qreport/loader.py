@@ -1,14 +1,15 @@
 """Loading model files: QKeras objects registered, Keras safe mode on.
 
-Three forms:
+The forms it reads:
 
 - a Keras 3 ``.keras`` archive, or a full-model ``.h5`` (Keras 2 or 3);
 - a Keras-2 architecture ``.json`` with its weights ``.h5`` (``--weights``,
   or found beside it as ``<stem>_weights.h5`` / ``<stem>.h5``), or with no
-  weights at all (an architecture-only report);
+  weights at all (an architecture-only report).
 
-Every config is vetted before Keras reads it (:func:`vet_config`).  The
-user's files are only read.
+Every config is vetted before Keras reads it (:func:`vet_config`), and
+every HDF5 file is read whole in a forked child first (:mod:`.hdf5probe`).
+The user's files are only read.
 """
 
 from __future__ import annotations

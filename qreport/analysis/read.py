@@ -10,6 +10,7 @@ files without TensorFlow could stand in for this module.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,8 +138,6 @@ def read_layer(node: g.FlatNode, weights: bool = True) -> LayerData:
     aq = getattr(layer, "average_quantizer_internal", None)
     if aq is not None and kind.family.rule is not None and node.in_shapes:
         factor = float(kq.quantize(aq, np.array([1.0 / pool_area(d)]))[0][0])
-    import dataclasses
-
     return dataclasses.replace(d, kernels=kernels, bias=bias, average_factor=factor,
                                notes=tuple(notes))
 
