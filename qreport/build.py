@@ -125,8 +125,7 @@ def analyse_file(model_path: str, opts: Options):
             from .analysis.graph import input_names
 
             sample = load_sample(opts.sample, input_names(model))
-        facts = analyse(model, opts.input_quantizers, sample,
-                        weights=not architecture or weights is not None)
+        facts = analyse(model, opts.input_quantizers, sample, weights=weights is not None)
     except AnalysisError as exc:
         raise QReportError(str(exc), option=exc.option) from None
     meta = {"name": opts.title or model.name, "file": os.path.basename(model_path),

@@ -262,8 +262,9 @@ def load(path: str, unsafe: bool = False, weights: str | None = None,
         custom: extra classes by name (``--custom-objects``).
 
     Returns:
-        (model, weights file name or None): None when a ``.json`` came
-        without weights (the model's weights are then its initializers').
+        (model, name of the file the weights came from): the model file
+        itself for ``.keras``/``.h5``; None when a ``.json`` came without
+        weights (the model's weights are then its initializers').
 
     Raises:
         QReportError: the file cannot be loaded; the message says why and

@@ -150,7 +150,7 @@ def bound_chain(parts: list[Part], x: QFact, x_lo=None, x_hi=None, name: str = "
             continue
         x_p = output_type(prev, b, f"{name} {prev.part} accumulator")
         lo_p, hi_p, _ = after_scale(prev, b.lo, b.hi, b.frac)
-        out.append(bound_part(p, x_p, lo_p, hi_p, layer_in if layer_in[0] is not None else None))
+        out.append(bound_part(p, x_p, lo_p, hi_p, layer_in))
     return out
 
 

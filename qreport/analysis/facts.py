@@ -194,6 +194,12 @@ class Operation:
                 "input": self.input.to_json(), "accumulator": self.accumulator.to_json()}
 
 
+def _sparsity(zeros: int | None, weights: int) -> float | None:
+    if zeros is None:
+        return None
+    return zeros / weights if weights else 0.0
+
+
 @dataclass(frozen=True)
 class Counts:
     """Counts of one weight layer (SPEC section 3)."""
@@ -209,9 +215,7 @@ class Counts:
     @property
     def sparsity(self) -> float | None:
         """Zero weights / weights (0 for a layer without weights, None when unknown)."""
-        if self.zero_weights is None:
-            return None
-        return self.zero_weights / self.weights if self.weights else 0.0
+        return _sparsity(self.zero_weights, self.weights)
 
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in
@@ -272,9 +276,13 @@ class Totals:
     weight_bits: int
     bias_bits: int
     zero_weights: int | None
-    sparsity: float | None
     bops: int
     widest_accumulator: Widest | None = None
+
+    @property
+    def sparsity(self) -> float | None:
+        """Zero weights / weights (None when the weights' values are not known)."""
+        return _sparsity(self.zero_weights, self.weights)
 
     @property
     def parameter_bits(self) -> int:

@@ -14,6 +14,7 @@ with those masks, without a loop over positions, channels or weights.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,8 +214,6 @@ def separable_parts(d) -> list[Part]:
 
 def with_bias(parts: list[Part], bias, name: str) -> list[Part]:
     """The parts with the layer's bias added to the last one (divided by its scale)."""
-    import dataclasses
-
     if bias is None:
         return parts
     last = parts[-1]

@@ -14,7 +14,7 @@ Nothing here imports Keras: families work on the plain data the seam
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -64,7 +64,7 @@ class LayerKind:
     family: Family
     folded: bool = False                    # batch norm folded into kernel and bias
     activation: tuple[str, ...] = ()        # attributes holding the activation, in order
-    config: tuple[str, ...] = field(default=())  # settings the family reads
+    config: tuple[str, ...] = ()            # settings the family reads
 
 
 def is_quantizer(f: QFact | None) -> bool:

@@ -114,12 +114,9 @@ def totals(layers: list[LayerFacts]) -> Totals:
                 widest = Widest(f.name, o.part, b.width, b.fixed)
     cs = [f.counts for f in layers if f.counts is not None]
     s = lambda k: sum(getattr(c, k) for c in cs)  # noqa: E731
-    weights = s("weights")
     zeros = None if any(c.zero_weights is None for c in cs) else s("zero_weights")
     return Totals(macs=s("macs"), macs_by_operation=tuple(sorted(by_op.items())),
-                  weights=weights, bias=s("bias"), weight_bits=s("weight_bits"),
-                  bias_bits=s("bias_bits"), zero_weights=zeros,
-                  sparsity=None if zeros is None else (zeros / weights if weights else 0.0),
-                  bops=s("bops"),
+                  weights=s("weights"), bias=s("bias"), weight_bits=s("weight_bits"),
+                  bias_bits=s("bias_bits"), zero_weights=zeros, bops=s("bops"),
                   widest_accumulator=widest)
 

@@ -38,7 +38,6 @@ class LayerData:
 
     name: str
     class_name: str
-    kind: LayerKind = field(repr=False)
     inputs: tuple[str, ...]
     in_keys: tuple[int, ...]
     out_keys: tuple[int, ...]
@@ -51,6 +50,11 @@ class LayerData:
     average_factor: float | None = None
     params: int = 0
     notes: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> LayerKind:
+        """The registry entry of the class (layers.UNKNOWN when it has none)."""
+        return kind_of(self.class_name)
 
     @property
     def in_shape(self) -> tuple:
@@ -127,19 +131,19 @@ def read_layer(node: g.FlatNode, weights: bool = True) -> LayerData:
         if obj is not None:
             activation = activation_fact(obj, name)
             break
-    d = LayerData(name=name, class_name=cls, kind=kind, inputs=node.inbound,
-                  in_keys=node.in_keys, out_keys=node.out_keys, in_shapes=node.in_shapes,
-                  out_shapes=node.out_shapes, config=config, activation=activation,
-                  params=int(sum(int(np.prod(w.shape)) for w in layer.weights)))
     kernels, bias = (), None
     if kind.family.has_weights:
         kernels, bias = _read_weights(layer, kind, name, notes, weights)
-    factor = None
+    d = LayerData(name=name, class_name=cls, inputs=node.inbound, in_keys=node.in_keys,
+                  out_keys=node.out_keys, in_shapes=node.in_shapes, out_shapes=node.out_shapes,
+                  config=config, kernels=kernels, bias=bias, activation=activation,
+                  params=int(sum(int(np.prod(w.shape)) for w in layer.weights)), notes=tuple(notes))
     aq = getattr(layer, "average_quantizer_internal", None)
     if aq is not None and kind.family.rule is not None and node.in_shapes:
-        factor = float(kq.quantize(aq, np.array([1.0 / pool_area(d)]))[0][0])
-    return dataclasses.replace(d, kernels=kernels, bias=bias, average_factor=factor,
-                               notes=tuple(notes))
+        # q(1/area) depends on the pooling geometry, which LayerData knows
+        d = dataclasses.replace(d, average_factor=float(
+            kq.quantize(aq, np.array([1.0 / pool_area(d)]))[0][0]))
+    return d
 
 
 def activation_fact(obj, name: str) -> QFact:

@@ -262,7 +262,7 @@ def _layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
                   ("bias bits", T.integer(c.bias_bits)),
                   ("zero weights", f"{T.integer(c.zero_weights)} ({T.percent(c.sparsity) or 'no weights'})"),
                   ("BOPs", T.integer(c.bops)))
-    cell = (lambda v: T.integer(v)) if c is not None else (lambda v: "")
+    row = (T.integer(c.macs), T.integer(c.weights), T.integer(c.weight_bits)) if c else ("",) * 3
     return LayerView(
         id=f"layer-{i}", number=str(i + 1), name=l.name, class_name=l.class_name,
         inputs=", ".join(l.inputs) or "—", input_shape=T.shape(l.input_shape),
@@ -272,7 +272,7 @@ def _layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
         counts=counts, warnings=tuple(l.warnings),
         charts=_layer_charts(l, chart) if chart is not None and sheet else (),
         op_names=" + ".join(o.name for o in l.operations),
-        macs=cell(c and c.macs), weights=cell(c and c.weights), weight_bits=cell(c and c.weight_bits),
+        macs=row[0], weights=row[1], weight_bits=row[2],
         acc=T.accumulator_cell(l), mac=bool(l.operations), sheet=sheet)
 
 
