@@ -10,7 +10,7 @@ from importlib import resources
 from .errors import QReportError
 from .output import check_output_path, write_atomic
 
-FORMATS = ("json", "html", "pdf")
+FORMATS = ("json", "html", "pdf", "yml", "yaml")
 
 
 def examples() -> dict[str, str]:
@@ -142,7 +142,7 @@ def render(facts, meta, fmt: str, opts: Options, workers=None) -> bytes:
 
     Args:
         facts, meta: as :func:`analyse_file` returns them.
-        fmt: ``json``, ``html`` or ``pdf``.
+        fmt: ``json``, ``html``, ``pdf``, or ``yml``/``yaml`` (the hls4ml configuration).
         opts: the build options (paper, sheets, progress).
         workers: started PDF workers (``render.pdf.Workers``), or None to start them here.
 
@@ -153,6 +153,10 @@ def render(facts, meta, fmt: str, opts: Options, workers=None) -> bytes:
 
     if fmt == "json":
         return dumps(report_dict(facts, meta)).encode()
+    if fmt in ("yml", "yaml"):
+        from .render.hls4ml import hls4ml_yaml
+
+        return hls4ml_yaml(facts, meta).encode()
     stage = opts.progress or (lambda s: None)
     from .render.html import render_document
 
@@ -175,7 +179,7 @@ def build(model_path: str, out: str, opts: Options) -> None:
 
     Args:
         model_path: the model file.
-        out: the report's path; its suffix (.json, .html, .pdf) picks the format.
+        out: the report's path; its suffix (.json, .html, .pdf, .yml/.yaml) picks the format.
         opts: the build options.
 
     Raises:

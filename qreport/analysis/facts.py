@@ -188,10 +188,22 @@ class Operation:
     input: QFact
     accumulator: Accumulator
 
+    @property
+    def bits_saved(self) -> int | None:
+        """Accumulator bits the `bound` saves over the `type` rule (what hls4ml infers).
+
+        None when either has no fixed width (float operands, no weights).
+        """
+        b, t = self.accumulator.bound, self.accumulator.type
+        if b is None or t is None or b.width is None or t.width is None:
+            return None
+        return t.width - b.width
+
     def to_json(self) -> dict:
         return {"part": self.part, "type": self.type, "name": self.name, "macs": self.macs,
                 "terms": self.terms, "weight": self.weight.to_json(),
-                "input": self.input.to_json(), "accumulator": self.accumulator.to_json()}
+                "input": self.input.to_json(), "accumulator": self.accumulator.to_json(),
+                "bits_saved": self.bits_saved}
 
 
 def _sparsity(zeros: int | None, weights: int) -> float | None:
@@ -237,6 +249,7 @@ class LayerFacts:
     output_type: QFact
     histograms: tuple[Histogram, ...] = ()
     warnings: tuple[str, ...] = ()
+    activation: QFact | None = None  # the layer's activation= (None: it has none)
 
     @property
     def accumulator(self) -> Accumulator | None:
@@ -278,6 +291,7 @@ class Totals:
     zero_weights: int | None
     bops: int
     widest_accumulator: Widest | None = None
+    bits_saved: int | None = None  # sum of the operations' bits_saved (None: none known)
 
     @property
     def sparsity(self) -> float | None:
@@ -304,9 +318,18 @@ class Totals:
 
 @dataclass(frozen=True)
 class ModelFacts:
+    """The analysis of one model.
+
+    ``layers`` are the layers worth reporting (weights, a changed type, a
+    warning or a merge); ``every_layer`` is every layer call in graph order,
+    pass-through layers (Flatten, MaxPooling, Dropout, …) included, for
+    exports that need one entry per node.
+    """
+
     name: str
     inputs: tuple[InputFacts, ...]
     layers: tuple[LayerFacts, ...]
     totals: Totals
     warnings: tuple[str, ...]
     sample: str | None = None
+    every_layer: tuple[LayerFacts, ...] = ()

@@ -29,10 +29,11 @@ def propagate(layers, input_keys, inputs: list[InputFacts]):
     """Facts of every layer worth reporting, the model's warnings, and the weight layers' parts.
 
     Returns:
-        (layer facts, warnings, {layer name: WeightLayer}).
+        (layer facts, warnings, {layer name: WeightLayer}, facts of every layer call).
     """
     types: dict[int, QFact] = {k: i.type for k, i in zip(input_keys, inputs)}
     facts: list[LayerFacts] = []
+    every: list[LayerFacts] = []
     work: dict[str, WeightLayer] = {}
     warnings: list[str] = []
     for d in layers:
@@ -42,12 +43,13 @@ def propagate(layers, input_keys, inputs: list[InputFacts]):
             types[k] = f.output_type
         if w is not None:
             work[d.name] = w
+        every.append(f)
         # a layer that changes nothing (a Flatten, a Dropout) is left out
         if w is not None or f.output_type != (xs[0] if xs else FLOAT) or f.warnings or len(xs) > 1:
             facts.append(f)
     if not any(f.operations for f in facts):
         warnings.append("the model has no multiply-accumulate layers (Dense/Conv): nothing to size")
-    return facts, warnings, work
+    return facts, warnings, work, every
 
 
 def _layer(d, xs: list[QFact], warnings: list[str]):
@@ -69,7 +71,8 @@ def _layer(d, xs: list[QFact], warnings: list[str]):
     return LayerFacts(name=d.name, class_name=d.class_name, inputs=d.inputs, input_shape=d.in_shape,
                       output_shape=d.out_shape, quantizers=tuple(quants + [("output", out_t)]),
                       operations=tuple(opl), counts=counts, output_type=out_t,
-                      histograms=tuple(hists), warnings=tuple(warns)), work
+                      histograms=tuple(hists), warnings=tuple(warns),
+                      activation=d.activation), work
 
 
 def _weight_layer(d, x: QFact, warns: list[str]):
@@ -106,6 +109,7 @@ def totals(layers: list[LayerFacts]) -> Totals:
     """Model totals: sums of the layers' counts, MACs per operation, the widest accumulator."""
     by_op: dict[str, int] = {}
     widest = None
+    saved = [o.bits_saved for f in layers for o in f.operations if o.bits_saved is not None]
     for f in layers:
         for o in f.operations:
             by_op[o.name] = by_op.get(o.name, 0) + o.macs
@@ -118,5 +122,5 @@ def totals(layers: list[LayerFacts]) -> Totals:
     return Totals(macs=s("macs"), macs_by_operation=tuple(sorted(by_op.items())),
                   weights=s("weights"), bias=s("bias"), weight_bits=s("weight_bits"),
                   bias_bits=s("bias_bits"), zero_weights=zeros, bops=s("bops"),
-                  widest_accumulator=widest)
+                  widest_accumulator=widest, bits_saved=sum(saved) if saved else None)
 

@@ -50,6 +50,7 @@ def report_dict(facts: ModelFacts, meta: dict) -> dict:
             "float32_bits": t.float32_bits, "compression": t.compression,
             "widest_accumulator": (t.widest_accumulator.to_json()
                                    if t.widest_accumulator is not None else None),
+            "bits_saved": t.bits_saved,
         },
         "warnings": list(facts.warnings),
     }

@@ -1,0 +1,247 @@
+"""The hls4ml nodes a model becomes, and the precision qreport can vouch for on each.
+
+Pure: :class:`.facts.ModelFacts` in, a tuple of :class:`Node` out; the YAML
+is written by :mod:`qreport.render.hls4ml`.  The node names and the nodes'
+precision keys are those of hls4ml 1.3.0 (its Keras converter and its
+optimizer passes):
+
+- the input layer is an ``Input`` node of the same name;
+- a Dense/Conv/Depthwise layer is one node of its name; a layer with an
+  ``activation=`` gets a second node, ``<name>_<quantizer class>`` for a
+  quantizer (``fc1_quantized_relu``), ``<name>_<function>`` for a Keras
+  activation (``fc1_relu``);
+- a separable layer is split into ``<name>_depthwise`` and ``<name>_pointwise``;
+- Dropout-like layers make no node; every other layer is one node.
+
+Every value is exact or ``auto`` with the reason: ``accum`` is the `bound`
+accumulator, ``result`` the type the node really outputs, ``weight`` and
+``bias`` the quantizers' exact types, and quantizer outputs keep hls4ml's
+rounding and saturation modes (hls4ml's mapping of a QKeras quantizer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .facts import AccRange, LayerFacts, ModelFacts, QFact
+from .fixed import fractional_bits_of_step, width_for_range
+from .layers import kind_of
+
+AUTO = "auto"
+#: hls4ml 1.3.0's model-wide default, for what no node entry sets.
+DEFAULT_PRECISION = "ap_fixed<16,6>"
+
+# Keras layers hls4ml's converter drops (its NoOp handler): no node, no entry.
+_NO_NODE = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout",
+            "GaussianDropout", "GaussianNoise", "ActivityRegularization", "Identity", "Masking"}
+# Layer classes hls4ml 1.3.0 cannot convert (the README lists them).
+_UNSUPPORTED = {"Conv1DTranspose", "Conv3DTranspose", "QConv2DTranspose", "Conv3D",
+                "QDenseBatchnorm", "QDepthwiseConv2DBatchnorm", "QAdaptiveActivation",
+                "MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling3D",
+                "GlobalAveragePooling3D", "ZeroPadding3D", "Cropping3D", "UpSampling3D",
+                "RepeatVector", "Masking", "Minimum", "QAveragePooling2D",
+                "QGlobalAveragePooling2D"}
+# Tables of hls4ml's activation nodes: its Vivado backend's defaults, written
+# out because a key missing from a node entry falls to the model default.
+_TABLES = {
+    "Softmax": (("table", "ap_fixed<18,8>"), ("exp_table", "ap_fixed<18,8,AP_RND,AP_SAT>"),
+                ("inv_table", "ap_fixed<18,8,AP_RND,AP_SAT>"),
+                ("inv_inp", "ap_fixed<18,8,AP_RND,AP_SAT>"),
+                ("accum", "ap_fixed<18,8,AP_RND,AP_SAT>")),
+    "Activation": (("table", "ap_fixed<18,8>"),),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``Precision`` key of a node: a type, or ``auto`` and why."""
+
+    key: str
+    value: str
+    why: str | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the hls4ml model and its precision.
+
+    ``layer``/``part`` say where it comes from; ``notes`` are for the reader
+    (bits saved, what hls4ml cannot take).
+    """
+
+    name: str
+    layer: str
+    part: str | None
+    precision: tuple[Setting, ...]
+    notes: tuple[str, ...] = ()
+
+
+def _scaled(f: QFact) -> bool:
+    """A scale hls4ml handles otherwise than qreport: any alpha but 1 (per-channel or constant).
+
+    hls4ml factors such a scale out of Dense/Conv kernels into an ApplyAlpha
+    node that also takes the bias, and leaves it inside depthwise kernels;
+    either way its accumulator holds another sum than qreport's unscaled one.
+    """
+    return f.scale is not None and f.scale != "constant scale alpha=1"
+
+
+def _exact(key: str, f: QFact | None, what: str) -> Setting:
+    """``key`` set to the exact fixed type of a fact, or ``auto`` and why it has none."""
+    if f is None:
+        why = f"{what}: none"
+    elif f.is_float:
+        why = f"{what} is float"
+    elif _scaled(f):
+        why = f"{what} has a scale ({f.scale})"
+    elif f.fixed is None:
+        why = f"{what} {f.config}: {f.hls_reason or 'no fixed-point type'}"
+    else:
+        return Setting(key, f.fixed)
+    return Setting(key, AUTO, why)
+
+
+def _acc(key: str, a: AccRange | None, why: str | None) -> Setting:
+    """``key`` set to the `bound` accumulator's type, or ``auto`` and why."""
+    if why is None and a is not None and a.fixed is not None:
+        return Setting(key, a.fixed)
+    if why is None:
+        why = "no bound: " + (a.reason if a is not None and a.reason else "not computed")
+    return Setting(key, AUTO, why)
+
+
+_MODES = {"quantized_relu": ",AP_RND_CONV,AP_SAT", "quantized_bits": ",AP_RND_CONV,AP_SAT",
+          "quantized_sigmoid": ",AP_RND_CONV,AP_SAT", "quantized_tanh": ",AP_RND_CONV,AP_SAT"}
+
+
+def activation_result(f: QFact) -> Setting:
+    """The result type of a quantizer's hls4ml node: its exact type, hls4ml's modes.
+
+    hls4ml maps a QKeras fixed-point quantizer to a type that rounds
+    (AP_RND_CONV) and saturates (AP_SAT) as the quantizer does; a symmetric
+    quantized_tanh saturates symmetrically (AP_SAT_SYM).
+    """
+    if f.mode == 1:
+        return Setting("result", AUTO, f"{f.config}: hls4ml 1.3.0 cannot convert po2 activations")
+    if f.fixed is None or _scaled(f):
+        return Setting("result", AUTO, f"{f.config}: {f.hls_reason or 'no exact fixed-point type'}")
+    modes = _MODES.get(f.kind, "")
+    if f.kind == "quantized_tanh" and "symmetric=True" in f.config.replace(" ", ""):
+        modes = ",AP_RND_CONV,AP_SAT_SYM"
+    if "negative_slope" in f.config and f.kind == "quantized_relu":
+        modes = ",AP_RND_CONV,AP_SAT"
+    return Setting("result", f.fixed[:-1] + modes + ">")
+
+
+def _tables(hls_class: str) -> tuple[Setting, ...]:
+    return tuple(Setting(k, v, "hls4ml's default") for k, v in _TABLES[hls_class])
+
+
+def _activation_node(l: LayerFacts, name: str, a: QFact) -> Node:
+    if a.is_float:
+        result = Setting("result", AUTO, f"activation {a.config!r} is float in qreport: "
+                                         "hls4ml's own choice")
+        return Node(name, l.name, None,
+                    (result,) + _tables("Softmax" if a.config == "softmax" else "Activation"))
+    return Node(name, l.name, None, (activation_result(a),) + _tables("Activation"))
+
+
+def _weight_nodes(l: LayerFacts) -> list[Node]:
+    kind = kind_of(l.class_name)
+    ops = l.operations
+    why_scale = None
+    scaled = [f for f in [o.weight for o in ops] + [l.quantizer("bias")] if f and _scaled(f)]
+    if scaled:
+        why_scale = (f"{scaled[0].scale}: hls4ml sums otherwise than qreport's unscaled "
+                     "accumulator (scaled weights, or the scale and the bias moved into an "
+                     "ApplyAlpha node)")
+    if kind.folded:
+        why_scale = ("batch norm folded by QKeras: hls4ml folds it its own way, so qreport's "
+                     "kernel is not the one hls4ml multiplies")
+    bias = l.quantizer("bias")
+    separable = kind.family.name == "separable"
+    names = ([f"{l.name}_depthwise", f"{l.name}_pointwise"] if separable else [l.name])
+    nodes = []
+    for i, (o, name) in enumerate(zip(ops, names)):
+        last = i == len(ops) - 1
+        role = o.part if o.part != "main" else ("depthwise" if kind.family.name == "depthwise"
+                                                else "kernel")
+        s = [_exact("weight", o.weight, role)]
+        if last and bias is not None:
+            s.append(_exact("bias", bias, "bias"))
+        # the node's result is its sum, before any activation node
+        s += [_acc("accum", o.accumulator.bound, why_scale),
+              _acc("result", o.accumulator.bound, why_scale)]
+        notes = []
+        if o.bits_saved is not None and why_scale is None:
+            t = o.accumulator.type
+            notes.append(f"exact bound {o.accumulator.bound.fixed}; hls4ml infers {t.fixed}: "
+                         f"{o.bits_saved} bit{'s' if o.bits_saved != 1 else ''} saved")
+        nodes.append(Node(name, l.name, o.part, tuple(s), tuple(notes)))
+    a = l.activation
+    if a is not None and not (a.is_float and a.config in ("float", "linear")):
+        suffix = a.kind if not a.is_float else a.config
+        nodes.append(_activation_node(l, f"{l.name}_{suffix}", a))
+    return nodes
+
+
+def _other_node(l: LayerFacts) -> Node:
+    fam = kind_of(l.class_name).family.name
+    out = l.output_type
+    if fam == "activation":
+        return Node(l.name, l.name, None, (activation_result(out),) + _tables("Activation"))
+    if fam == "keras activation":
+        return _activation_node(l, l.name, l.activation if l.activation is not None else out)
+    s = [_exact("result", out, "output")]
+    if fam == "average pooling":
+        s.insert(0, _pool_sum(l))
+        if s[0].value == AUTO:
+            s[1] = Setting("result", AUTO, s[0].why)
+    elif "MaxPooling" in l.class_name:
+        s.insert(0, _exact("accum", l.quantizer("input"), "input"))
+    return Node(l.name, l.name, None, tuple(s))
+
+
+def _pool_sum(l: LayerFacts) -> Setting:
+    """The accumulator of an average pooling node: the sum of its window, exactly.
+
+    hls4ml sums the window in ``accum`` and divides it there; for an area N
+    (a power of two) the sum needs N times the input's range, and log2(N)
+    more fractional bits than the input so that the division is exact, which
+    is the output type's grid.  (hls4ml's own rule leaves global pooling at
+    its default precision, which can overflow.)
+    """
+    x, out = l.quantizer("input"), l.output_type
+    if any("divides border windows" in w for w in l.warnings):
+        return Setting("accum", AUTO, "'same' average pooling: hls4ml divides border windows "
+                                      "by fewer inputs, off the power-of-two grid")
+    if x is None or x.fixed is None or out.fixed is None or out.lsb is None or _scaled(x):
+        return Setting("accum", AUTO, "no exact type for the average")
+    n = round(x.lsb / out.lsb)
+    t = width_for_range(n * x.min, n * x.max, fractional_bits_of_step(out.lsb))
+    return Setting("accum", t.fixed)
+
+
+def hls4ml_nodes(facts: ModelFacts) -> tuple[Node, ...]:
+    """Every node hls4ml makes of the model, in graph order, with its precision.
+
+    Args:
+        facts: the analysis (its ``every_layer``).
+
+    Returns:
+        The nodes; ``Node.notes`` name what hls4ml 1.3.0 cannot convert.
+    """
+    nodes = [Node(i.name, i.name, None, (_exact("result", i.type, "input"),),
+                  ((f"input type {i.type.config}" + (" (assumed: pass --input-quantizer)"
+                                                      if i.assumed else " (given)")),))
+             for i in facts.inputs]
+    for l in facts.every_layer:
+        if l.class_name in _NO_NODE:
+            continue
+        made = _weight_nodes(l) if l.operations else [_other_node(l)]
+        if l.class_name in _UNSUPPORTED:
+            made = [Node(n.name, n.layer, n.part, n.precision,
+                         n.notes + (f"hls4ml 1.3.0 cannot convert {l.class_name}",))
+                    for n in made]
+        nodes.extend(made)
+    return tuple(nodes)

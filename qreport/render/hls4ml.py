@@ -1,0 +1,74 @@
+"""The hls4ml configuration (``-o config.yml``): the ``hls_config`` dictionary, as YAML.
+
+``yaml.safe_load`` of the file is what
+``hls4ml.converters.convert_from_keras_model(model, hls_config=...)`` takes:
+``Model`` (hls4ml's own defaults) and ``LayerName`` (one entry per node, in
+graph order).  The YAML is written by hand, not by a YAML library, so that
+each ``auto`` carries its reason as a comment and the bytes never depend on
+a library's version.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..analysis.facts import ModelFacts
+from ..analysis.hls4ml import DEFAULT_PRECISION, hls4ml_nodes
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+_RESERVED = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none"}
+
+
+def _key(name: str) -> str:
+    """A mapping key: plain when YAML reads it back as the same string, else quoted."""
+    if _PLAIN.match(name) and name.lower() not in _RESERVED:
+        return name
+    return json.dumps(name, ensure_ascii=True)  # a JSON string is a YAML double-quoted scalar
+
+
+def _comment(text: str) -> str:
+    """Text from a model made safe for one comment line."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", str(text))
+
+
+def hls4ml_yaml(facts: ModelFacts, meta: dict) -> str:
+    """The hls4ml configuration of a model.
+
+    Args:
+        facts: the analysis.
+        meta: the model block (name, file, sha256, versions).
+
+    Returns:
+        YAML text, the same bytes for the same model on any machine.
+    """
+    nodes = hls4ml_nodes(facts)
+    out = [
+        f"# hls4ml configuration for {_comment(meta['name'])}, written by qreport "
+        f"{_comment(meta.get('qreport') or '?')}",
+        f"# model: {_comment(meta['file'])}  sha256 {meta['sha256']}",
+        "# hls_config for hls4ml.converters.convert_from_keras_model (hls4ml 1.3.0),",
+        "# one LayerName entry per node hls4ml makes of the model:",
+        "#   accum   the exact bound: the node's sum can never leave it",
+        "#   result  the type the node really outputs",
+        "#   weight, bias  the quantizers' types",
+        "#   auto    hls4ml's own choice, where qreport has no exact type (the comment says why)",
+        "Model:",
+        "  Precision:",
+        f"    default: {DEFAULT_PRECISION}",
+        "  ReuseFactor: 1",
+        "  Strategy: Latency",
+        "  BramFactor: 1000000000",
+        "  TraceOutput: false",
+        "LayerName:",
+    ]
+    for n in nodes:
+        out.append(f"  {_key(n.name)}:")
+        out += [f"    # {_comment(t)}" for t in n.notes]
+        out.append("    Precision:")
+        for s in n.precision:
+            line = f"      {s.key}: {s.value}"
+            if s.value == "auto" and s.why:
+                line += f"  # {_comment(s.why)}"
+            out.append(line)
+    return "\n".join(out) + "\n"
