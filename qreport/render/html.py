@@ -113,6 +113,9 @@ class OperationView:
     scale: str
     headroom: str
     spread: str
+    inferred: str   # the `type` accumulator: what hls4ml infers from the types alone
+    bound: str      # the exact `bound` accumulator's type
+    saved: str      # bits the bound saves over it ("" when either has no width)
 
 
 @dataclass(frozen=True)
@@ -131,11 +134,13 @@ class LayerView:
     counts: tuple[tuple[str, str], ...]
     warnings: tuple[str, ...]
     charts: tuple[Markup, ...]
-    op_names: str
+    op_names: tuple[str, ...]   # one per operation (a separable layer has two)
     macs: str
     weights: str
     weight_bits: str
     acc: str
+    inferred: str
+    saved: str
     mac: bool
     sheet: bool
 
@@ -170,6 +175,8 @@ class Summary:
     sparsity: str
     widest: str
     widest_where: str
+    bits_saved: str
+    saved_where: str
 
 
 @dataclass(frozen=True)
@@ -234,7 +241,10 @@ def _op_view(o) -> OperationView:
         input=o.input.config, input_fixed=o.input.fixed or ("float" if o.input.is_float else "—"),
         acc=_acc_rows(a), scale=a.scale or "",
         headroom="" if a.headroom is None else f"{a.headroom} bits",
-        spread=f"{min(pcw)}–{max(pcw)} bits over {len(pcw)} channels" if pcw else "")
+        spread=f"{min(pcw)}–{max(pcw)} bits over {len(pcw)} channels" if pcw else "",
+        inferred=a.type.fixed or "" if a.type is not None else "",
+        bound=a.bound.fixed or "" if a.bound is not None else "",
+        saved="" if o.bits_saved is None else T.bits(o.bits_saved))
 
 
 def _layer_charts(l: LayerFacts, chart) -> tuple[Markup, ...]:
@@ -271,9 +281,11 @@ def _layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
         operations=tuple(_op_view(o) for o in l.operations),
         counts=counts, warnings=tuple(l.warnings),
         charts=_layer_charts(l, chart) if chart is not None and sheet else (),
-        op_names=" + ".join(o.name for o in l.operations),
+        op_names=tuple(o.name for o in l.operations),
         macs=row[0], weights=row[1], weight_bits=row[2],
-        acc=T.accumulator_cell(l), mac=bool(l.operations), sheet=sheet)
+        acc=T.accumulator_cell(l), inferred=T.inferred_cell(l),
+        saved=T.integer(l.operations[-1].bits_saved) if l.operations else "",
+        mac=bool(l.operations), sheet=sheet)
 
 
 def _summary(facts: ModelFacts) -> Summary:
@@ -289,7 +301,15 @@ def _summary(facts: ModelFacts) -> Summary:
         compression=f"{t.compression:.1f}×" if t.compression else "—",
         zero_weights=T.integer(t.zero_weights), sparsity=T.percent(t.sparsity) or "—",
         widest=f"{w.width} bits" if w is not None else "—",
-        widest_where=T.part_label(w.layer, w.part) if w is not None else "")
+        widest_where=T.part_label(w.layer, w.part) if w is not None else "",
+        bits_saved=T.bits(t.bits_saved),
+        saved_where=_saved_where(facts))
+
+
+def _saved_where(facts: ModelFacts) -> str:
+    """Over how many accumulators the bits are saved, for the cover."""
+    n = sum(1 for l in facts.layers for o in l.operations if o.bits_saved is not None)
+    return f"{n} accumulator{'s' if n != 1 else ''}" if n else "no fixed widths"
 
 
 def _model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.facts import ModelFacts
-from .text import accumulator_cell, integer, kib, part_label, percent
+from .text import accumulator_cell, bits, inferred_cell, integer, kib, part_label, percent
 
 
 def summary_text(facts: ModelFacts, meta: dict) -> str:
@@ -16,12 +16,13 @@ def summary_text(facts: ModelFacts, meta: dict) -> str:
     Returns:
         Plain text, one line per layer, then totals and warnings.
     """
-    rows = [("layer", "class", "operation", "MACs", "weights", "weight bits", "accumulator")]
+    rows = [("layer", "class", "operation", "MACs", "weights", "weight bits", "accumulator",
+             "hls4ml infers")]
     for l in facts.layers:
         c = l.counts
         rows.append((l.name, l.class_name, " + ".join(o.name for o in l.operations),
                      integer(c.macs) if c else "", integer(c.weights) if c else "",
-                     integer(c.weight_bits) if c else "", accumulator_cell(l)))
+                     integer(c.weight_bits) if c else "", accumulator_cell(l), inferred_cell(l)))
     w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {3, 4, 5}
     fmt = lambda r: "  ".join(s.rjust(w[i]) if i in right else s.ljust(w[i])  # noqa: E731
@@ -42,6 +43,8 @@ def summary_text(facts: ModelFacts, meta: dict) -> str:
     w = t.widest_accumulator
     if w is not None:
         out.append(f"  widest acc.    {w.fixed}  ({part_label(w.layer, w.part)})")
+    if t.bits_saved is not None:
+        out.append(f"  bits saved     {bits(t.bits_saved)} of accumulator vs what hls4ml infers")
     if facts.warnings:
         out += ["", "warnings:"] + [f"  - {m}" for m in facts.warnings]
     return "\n".join(out) + "\n"

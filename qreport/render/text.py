@@ -90,3 +90,18 @@ def accumulator_cell(layer) -> str:
     if a is None or a.bound is None:
         return ""
     return a.bound.fixed or "float"
+
+
+def inferred_cell(layer) -> str:
+    """What hls4ml infers for a layer's accumulator (its `type` method): a type, ``float``, or empty."""
+    a = layer.accumulator
+    if a is None or a.type is None:
+        return ""
+    return a.type.fixed or "float"
+
+
+def bits(n: int | None) -> str:
+    """A count of bits: ``1 bit``, ``3 bits``; ``—`` when unknown."""
+    if n is None:
+        return "—"
+    return f"{n:,} bit" + ("" if n == 1 else "s")
