@@ -187,3 +187,30 @@ def test_one_bit_narrower_than_the_bound_differs(name, built):
     differ = np.any(y_short != y, axis=tuple(range(1, y.ndim)))
     assert differ.any(), "one bit narrower than the bound changed nothing: the bound is not tight"
     print(f"{name}: one bit narrower differs on {differ.sum()} of {len(ext)} extreme inputs")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_hls4ml_infers_what_the_datasheet_says(name, tmp_path):
+    """With accum and result left to hls4ml, it infers the `type` accumulator the
+    datasheet shows as "hls4ml infers" (converted only, not compiled)."""
+    import hls4ml
+
+    from .hls4ml_compat import patch_hls4ml
+
+    pytest.importorskip("hls4ml")
+    patch_hls4ml()
+    model, facts, cfg = _config(name)
+    for layer in facts.layers:
+        for key in ("accum", "result"):
+            if layer.operations:
+                cfg["LayerName"][layer.name]["Precision"][key] = "auto"
+    hm = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=cfg, output_dir=str(tmp_path), backend="Vivado", io_type="io_parallel")
+    conv = hm.config.backend.convert_precision_string
+    checked = 0
+    for layer in facts.layers:
+        for o in layer.operations:
+            got = hm.graph[layer.name].types["accum_t"].precision
+            assert str(got) == str(conv(o.accumulator.type.fixed)), (layer.name, str(got))
+            checked += 1
+    assert checked >= 3
