@@ -119,3 +119,27 @@ def test_registered_class_is_analysed_by_its_family(cls):
         if family.name == "zero padding":
             x = f.inputs[0].type   # [2^-8, 2^7]: padding adds 0, nothing else
             assert x.min > 0 and (l.output_type.min, l.output_type.max) == (0.0, x.max)
+
+
+@pytest.mark.parametrize("cls", sorted(MODELS))
+def test_registered_class_exports_to_hls4ml(cls):
+    """Every class gets its hls4ml entry (or none, for hls4ml's no-op layers): a type or auto."""
+    import re
+
+    import yaml
+
+    from qreport.analysis.hls4ml import _NO_NODE
+    from qreport.render.hls4ml import hls4ml_yaml
+
+    make, shapes = MODELS[cls]
+    layer = make()
+    xs = [keras.Input(s, name=f"in{i}") for i, s in enumerate(shapes)]
+    m = keras.Model(xs, layer(xs if len(xs) > 1 else xs[0]))
+    f = analyse(m, ["quantized_bits(6,2,1)"] * len(xs))
+    cfg = yaml.safe_load(hls4ml_yaml(f, {"name": "m", "file": "m", "sha256": "0", "qreport": "t"}))
+    names = [n for n in cfg["LayerName"] if not n.startswith("in")]
+    assert (names == []) == (cls in _NO_NODE), names
+    assert all(n.startswith(layer.name) for n in names)
+    for entry in cfg["LayerName"].values():
+        for v in entry["Precision"].values():
+            assert v == "auto" or re.fullmatch(r"ap_u?fixed<\d+,-?\d+(,AP_[A-Z_]+)*>", v), v
