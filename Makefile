@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 samples: $(STAMP)
-	@for e in $(EXAMPLES); do for f in json html pdf; do \
+	@for e in $(EXAMPLES); do for f in json html pdf md yml; do \
 	  echo "sample_reports/$$e.$$f"; \
 	  $(VENV)/bin/qreport build --quiet --example $$e -o sample_reports/$$e.$$f || exit 1; \
 	done; done

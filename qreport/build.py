@@ -10,7 +10,7 @@ from importlib import resources
 from .errors import QReportError
 from .output import check_output_path, write_atomic
 
-FORMATS = ("json", "html", "pdf", "yml", "yaml")
+FORMATS = ("json", "html", "pdf", "md", "yml", "yaml")
 
 
 def examples() -> dict[str, str]:
@@ -142,7 +142,8 @@ def render(facts, meta, fmt: str, opts: Options, workers=None) -> bytes:
 
     Args:
         facts, meta: as :func:`analyse_file` returns them.
-        fmt: ``json``, ``html``, ``pdf``, or ``yml``/``yaml`` (the hls4ml configuration).
+        fmt: ``json``, ``html``, ``pdf``, ``md`` (Markdown for a pull request), or
+            ``yml``/``yaml`` (the hls4ml configuration).
         opts: the build options (paper, sheets, progress).
         workers: started PDF workers (``render.pdf.Workers``), or None to start them here.
 
@@ -153,6 +154,10 @@ def render(facts, meta, fmt: str, opts: Options, workers=None) -> bytes:
 
     if fmt == "json":
         return dumps(report_dict(facts, meta)).encode()
+    if fmt == "md":
+        from .render.markdown import markdown
+
+        return markdown(facts, meta).encode()
     if fmt in ("yml", "yaml"):
         from .render.hls4ml import hls4ml_yaml
 
@@ -179,7 +184,7 @@ def build(model_path: str, out: str, opts: Options) -> None:
 
     Args:
         model_path: the model file.
-        out: the report's path; its suffix (.json, .html, .pdf, .yml/.yaml) picks the format.
+        out: the report's path; its suffix (.json, .html, .pdf, .md, .yml/.yaml) picks the format.
         opts: the build options.
 
     Raises:

@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("model", nargs="?", help="model file: .keras, a full-model .h5, or a Keras-2 architecture .json")
     src.add_argument("--example", metavar="NAME", help="use a bundled example model")
     b.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="report file: .json, .html or .pdf; .yml/.yaml writes the hls4ml configuration")
+                   help="report file: .json, .html, .pdf or .md (Markdown for a pull request); .yml/.yaml writes the hls4ml configuration")
     _common(b)
     b.add_argument("--title", help="report title (default: the model's name)")
     b.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size")

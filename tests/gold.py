@@ -17,6 +17,9 @@ _SCRUB = [
     (re.compile(r'<code class="hash">[0-9a-f]{64}</code>'), '<code class="hash">*</code>'),
     # the JSON model block (compact, embedded, or indented, written)
     (re.compile(r'"(keras|qkeras|qreport|sha256)": ?"[^"]*"'), r'"\1": "*"'),
+    # the Markdown's tool line and the hls4ml configuration's header
+    (re.compile(r"Keras `[^`]*`, QKeras `[^`]*`, qreport `[^`]*`"), "Keras `*`, QKeras `*`, qreport `*`"),
+    (re.compile(r"written by qreport \S+"), "written by qreport *"),
     # a hash in running text (the PDF's cover)
     (re.compile(r"\b[0-9a-f]{64}\b"), "*"),
 ]

@@ -1,7 +1,7 @@
 """sample_reports/ holds the current reports of every bundled example (make samples).
 
-They are the gold copies: JSON here, HTML in test_html.py (through syrupy).
-JSON must match byte for byte once the tool versions and the model hash
+They are the gold copies: JSON, Markdown and the hls4ml configuration here,
+HTML in test_html.py (through syrupy).  Text formats must match byte for byte once the tool versions and the model hash
 are scrubbed (gold.py).  A PDF's bytes also depend on the
 machine's Pango and HarfBuzz (text shaping and placement), which the project
 cannot pin, so for PDFs the test compares what a reader gets: the pages,
@@ -20,7 +20,7 @@ from . import pdfcheck as C
 from .conftest import EXAMPLES, ROOT
 from .gold import scrub
 
-FORMATS = ["json", "pdf"]
+FORMATS = ["json", "pdf", "md", "yml"]
 
 
 @pytest.fixture(scope="module")

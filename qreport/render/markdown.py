@@ -1,0 +1,127 @@
+"""GitHub-flavoured Markdown for a pull-request comment (``-o report.md``).
+
+Every string that comes from a model (names, classes, quantizer configs,
+types, warnings) is set in code: a code span in a table cell, a fenced
+block for the warnings.  Nothing in code is read as Markdown, HTML or a
+link, so a layer name cannot inject any.  The text stays under
+:data:`LIMIT` characters (GitHub refuses longer comments): past it, the
+layer table is cut with a line that says how many layers were left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..analysis.facts import ModelFacts
+from . import text as T
+
+LIMIT = 60_000
+
+
+def code(s) -> str:
+    """A code span holding ``s`` literally, also inside a table cell."""
+    s = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", str(s)).replace("|", "\\|")
+    if not s:
+        return ""
+    run = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or (s.startswith(" ") and s.endswith(" ")) else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def _fenced(lines: list[str]) -> list[str]:
+    body = [re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", s) for s in lines]
+    run = max((len(m) for s in body for m in re.findall(r"`{3,}|~{3,}", s)), default=2)
+    fence = "`" * max(3, run + 1)
+    return [fence + "text", *body, fence]
+
+
+def _table(head: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+    align = ["---:" if i in right else "---" for i in range(len(head))]
+    return ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |",
+            *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def _layer_rows(facts: ModelFacts) -> list[tuple[str, ...]]:
+    rows = []
+    for i, l in enumerate(facts.layers):
+        c = l.counts
+        ops = " + ".join(code(o.name) for o in l.operations)
+        acc, inferred = T.accumulator_cell(l), T.inferred_cell(l)
+        saved = T.integer(l.operations[-1].bits_saved) if l.operations else ""
+        rows.append((str(i + 1), code(l.name), code(l.class_name), ops,
+                     T.integer(c.macs) if c else "", T.integer(c.weights) if c else "",
+                     T.integer(c.weight_bits) if c else "",
+                     code(acc) if acc else "", code(inferred) if inferred else "", saved))
+    return rows
+
+
+def markdown(facts: ModelFacts, meta: dict, limit: int = LIMIT) -> str:
+    """The Markdown report of a model.
+
+    Args:
+        facts: the analysis.
+        meta: the model block (name, file, sha256, tool versions).
+        limit: the most characters the text may have.
+
+    Returns:
+        Markdown text, at most ``limit`` characters.
+    """
+    t = facts.totals
+    w = t.widest_accumulator
+    head = [f"## qreport datasheet: {code(meta['name'])}", "",
+            f"Model {code(meta['file'])}, sha256 {code(meta['sha256'])}; "
+            f"Keras {code(meta.get('keras') or '?')}, QKeras {code(meta.get('qkeras') or '?')}, "
+            f"qreport {code(meta.get('qreport') or '?')}.", ""]
+    ins = [(code(i.name), code(T.shape(i.shape)), code(i.type.config), code(i.type.fixed or "float"),
+            "assumed default" if i.assumed else "given") for i in facts.inputs]
+    head += _table(("input", "shape", "quantizer", "type", "type is"), ins, set()) + [""]
+    buys = [
+        f"- **{t.compression:.1f}×** smaller than float32 ({T.kib(t.parameter_bits)} vs "
+        f"{T.kib(t.float32_bits)})" if t.compression else "- no parameters",
+        f"- **{T.integer(t.macs)}** MACs per inference, {T.integer(t.bops)} BOPs",
+        f"- widest accumulator **{w.width} bits** ({code(w.fixed)}, "
+        f"{code(T.part_label(w.layer, w.part))})" if w is not None else "- no fixed-width accumulator",
+        f"- **{T.bits(t.bits_saved)}** of accumulator saved vs what hls4ml infers"
+        if t.bits_saved is not None else "- no accumulator bits saved (no fixed widths)",
+        f"- zero weights **{T.percent(t.sparsity) or '—'}** ({T.integer(t.zero_weights)} of "
+        f"{T.integer(t.weights)})",
+    ]
+    head += ["### What quantization buys", "", *buys, ""]
+    totals = [("MACs", T.integer(t.macs)), ("bit operations (BOPs)", T.integer(t.bops)),
+              ("weights", T.integer(t.weights)), ("bias", T.integer(t.bias)),
+              ("weight memory", f"{T.integer(t.weight_bits)} bits"),
+              ("bias memory", f"{T.integer(t.bias_bits)} bits"),
+              ("parameter memory", T.kib(t.parameter_bits))]
+    totals += [(f"MACs {code(k)}", T.integer(v)) for k, v in t.macs_by_operation]
+    head += ["### Totals", "", *_table(("total", "value"), totals, {1}), ""]
+    tail = []
+    if facts.warnings:
+        tail = ["### Warnings", "", *_fenced([f"- {m}" for m in facts.warnings]), ""]
+    tail += ["<sub>accumulator: the exact bound (every value Σ w·x + b can take); hls4ml: what "
+             "hls4ml infers from the types alone. Generated by qreport.</sub>", ""]
+    rows = _layer_rows(facts)
+    layer_head = ("#", "layer", "class", "operation", "MACs", "weights", "weight bits",
+                  "accumulator", "hls4ml", "bits saved")
+    right = {0, 4, 5, 6, 9}
+
+    def doc(n_rows: int) -> str:
+        table = _table(layer_head, rows[:n_rows], right)
+        if n_rows < len(rows):
+            left = len(rows) - n_rows
+            table += ["", f"*{left} more layer{'s' if left != 1 else ''} left out to stay under "
+                          f"{limit:,} characters: the HTML, PDF and JSON reports have them all.*"]
+        return "\n".join(head + ["### Layers", "", *table, ""] + tail)
+
+    if len(doc(0)) > limit and facts.warnings:  # the warnings alone are too long
+        tail[:4 + len(facts.warnings)] = [
+            "### Warnings", "", *_fenced([f"- {len(facts.warnings)} warnings, too long for "
+                                          "this comment: the JSON report lists them"]), ""]
+    lo, hi = 0, len(rows)  # the most rows that fit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(doc(mid)) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return doc(lo)
