@@ -1,6 +1,7 @@
 """Command line: argument parsing, error reporting, exit codes.  Thin.
 
-Exit codes: 0 success, 1 bad input or failed build, 2 usage error.
+Exit codes: 0 success, 1 bad input or failed build, 2 usage error,
+3 over budget (``qreport check``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,23 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="print a per-layer table to the terminal")
     s.add_argument("model", help="model file (.keras, .h5, architecture .json), or example:NAME")
     _common(s)
+
+    c = sub.add_parser("check", help="check a model against budgets: exit 0 within, 3 over budget")
+    c.add_argument("model", help="model file (.keras, .h5, architecture .json), or example:NAME")
+    c.add_argument("--budget", metavar="FILE.toml",
+                   help="budgets from a TOML file (keys as the flags, with _: max_macs = 300000); "
+                        "flags override it")
+    c.add_argument("--max-accumulator-bits", type=int, metavar="N",
+                   help="widest exact accumulator allowed, in bits (an operation without a fixed "
+                        "width is over it)")
+    c.add_argument("--max-macs", type=int, metavar="N", help="multiply-accumulates per inference")
+    c.add_argument("--max-weight-memory", metavar="SIZE",
+                   help="weights + bias memory, with a unit: 64KiB, 12000bits, 512B")
+    c.add_argument("--require-input-quantizer", action="store_true", default=None,
+                   help="no input type may be assumed (pass --input-quantizer)")
+    c.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: one line per violation (default); json: the verdict as data")
+    _common(c)
 
     sub.add_parser("examples", help="list the bundled example models")
     return p
@@ -153,7 +171,13 @@ def _own_stderr(debug: bool):
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        try:
+            args.budget_value = _budget(args)
+        except ValueError as exc:
+            parser.error(str(exc))  # a usage error: exit 2
     _quiet_tf()
     try:
         with _own_stderr(args.debug) as stream:
@@ -186,6 +210,8 @@ def _run(args, stream=None) -> int:
     opts = b.Options(input_quantizers=args.input_quantizer, sample=args.sample,
                      unsafe_load=args.unsafe_load, weights=args.weights,
                      custom_objects=args.custom_objects)
+    if args.command == "check":
+        return _check(args, opts)
     if args.command == "summary":
         path = args.model
         if path.startswith("example:"):
@@ -204,6 +230,81 @@ def _run(args, stream=None) -> int:
     finally:
         prog.done()
     return 0
+
+
+def _budget(args):
+    """The Budget of ``qreport check``: the TOML file's, then the flags over it.
+
+    Raises:
+        ValueError: a bad file, key or value, or no budget at all (a usage error).
+    """
+    from .analysis.budget import Budget, parse_size
+
+    values: dict = {}
+    if args.budget:
+        import tomllib
+
+        try:
+            with open(args.budget, "rb") as f:
+                data = tomllib.load(f)
+        except OSError as exc:
+            raise ValueError(f"--budget: {args.budget}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"--budget: {args.budget}: not TOML ({exc})") from None
+        data = {k.replace("-", "_"): v for k, v in data.items()}
+        unknown = sorted(set(data) - set(Budget.keys()))
+        if unknown:
+            raise ValueError(f"--budget: {args.budget}: unknown key {unknown[0]!r} "
+                             f"(known: {', '.join(Budget.keys())})")
+        values.update(data)
+    for k in Budget.keys():
+        v = getattr(args, k)
+        if v is not None:
+            values[k] = v
+    for k in ("max_accumulator_bits", "max_macs"):
+        v = values.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise ValueError(f"{k.replace('_', '-')}: {v!r} is not a whole number >= 0")
+    if values.get("max_weight_memory") is not None:
+        try:
+            values["max_weight_memory"] = parse_size(values["max_weight_memory"])
+        except ValueError as exc:
+            raise ValueError(f"max-weight-memory: {exc}") from None
+    rq = values.get("require_input_quantizer", False)
+    if not isinstance(rq, bool):
+        raise ValueError(f"require-input-quantizer: {rq!r} is not true or false")
+    budget = Budget(**values)
+    if budget.empty:
+        raise ValueError("check: no budget given (--max-accumulator-bits, --max-macs, "
+                         "--max-weight-memory, --require-input-quantizer or --budget FILE)")
+    return budget
+
+
+def _check(args, opts) -> int:
+    from . import build as b
+    from .analysis.budget import check
+
+    path = args.model
+    if path.startswith("example:"):
+        path = b.example_path(path.split(":", 1)[1])
+    facts, meta = b.analyse_file(path, opts)
+    budget = args.budget_value
+    violations = check(facts, budget)
+    if args.format == "json":
+        from .render.jsonreport import dumps
+
+        sys.stdout.write(dumps({
+            "schema": "qreport-check/1",
+            "model": {k: meta[k] for k in ("name", "file", "sha256")},
+            "budget": budget.to_json(), "within_budget": not violations,
+            "violations": [v.to_json() for v in violations]}))
+    else:
+        for v in violations:
+            print(v.message)
+        n = len(violations)
+        print(f"qreport check: {meta['name']}: " + (f"over budget ({n} violation{'s' if n != 1 else ''})"
+                                                   if n else "within budget"))
+    return 3 if violations else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

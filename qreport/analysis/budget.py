@@ -1,0 +1,127 @@
+"""Budgets: limits a model must stay within, and where it does not.
+
+Pure: :class:`Budget` and :class:`.facts.ModelFacts` in, :class:`Violation`
+tuples out.  ``qreport check`` reads the budget from flags or a TOML file.
+
+The rules, chosen so that a model within budget is one the hardware can hold:
+
+- ``max_accumulator_bits``: every operation's exact `bound` accumulator, in
+  bits; an operation with no fixed width (a float operand, no weights)
+  cannot be shown within budget, so it is a violation too;
+- ``max_macs``: the model's multiply-accumulates per inference;
+- ``max_weight_memory``: the memory of the stored parameters in bits,
+  weights and biases (what a ROM must hold; the datasheet's "parameter
+  memory");
+- ``require_input_quantizer``: no input type may be assumed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+
+from .facts import ModelFacts
+
+_UNITS = {"bit": 1, "bits": 1, "b": 1, "B": 8, "byte": 8, "bytes": 8,
+          "KiB": 8 * 1024, "MiB": 8 * 1024 ** 2, "GiB": 8 * 1024 ** 3,
+          "kB": 8 * 1000, "MB": 8 * 1000 ** 2, "Kib": 1024, "Mib": 1024 ** 2}
+
+
+def parse_size(text) -> int:
+    """A memory size in bits: ``"64KiB"``, ``"1.5 MiB"``, ``"12000 bits"``, ``"512B"``.
+
+    A bare number is refused: bits or bytes must be said.
+
+    Raises:
+        ValueError: the text is not a size with a unit.
+    """
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*", str(text))
+    if not m or m.group(2) not in _UNITS:
+        raise ValueError(f"{text!r} is not a memory size: give a number and a unit "
+                         f"(bits, B, KiB, MiB, kB, MB), e.g. 64KiB")
+    bits = float(m.group(1)) * _UNITS[m.group(2)]
+    if bits != int(bits):
+        raise ValueError(f"{text!r} is not a whole number of bits")
+    return int(bits)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits; None means unlimited."""
+
+    max_accumulator_bits: int | None = None
+    max_macs: int | None = None
+    max_weight_memory: int | None = None   # bits, weights + biases
+    require_input_quantizer: bool = False
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @property
+    def empty(self) -> bool:
+        return self == Budget()
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in self.keys()}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One figure over its limit: where, what, the value and the limit."""
+
+    layer: str        # a layer, "model", or "input NAME"
+    figure: str
+    value: int | None
+    limit: int | bool
+    message: str
+
+    def to_json(self) -> dict:
+        return {"layer": self.layer, "figure": self.figure, "value": self.value,
+                "limit": self.limit, "message": self.message}
+
+
+def _n(v: int) -> str:
+    return f"{v:,}"
+
+
+def check(facts: ModelFacts, budget: Budget) -> tuple[Violation, ...]:
+    """Every figure of the model over its budget, in model order.
+
+    Args:
+        facts: the analysis.
+        budget: the limits.
+
+    Returns:
+        The violations; empty when the model is within budget.
+    """
+    out: list[Violation] = []
+    if budget.require_input_quantizer:
+        out += [Violation(f"input {i.name}", "input type", None, True,
+                          f"input {i.name}: type assumed ({i.type.config}); state it with "
+                          "--input-quantizer") for i in facts.inputs if i.assumed]
+    lim = budget.max_accumulator_bits
+    if lim is not None:
+        for l in facts.layers:
+            for o in l.operations:
+                where = l.name + (f" ({o.part})" if o.part != "main" else "")
+                b = o.accumulator.bound
+                if b is None or b.width is None:
+                    why = (b.reason if b is not None and b.reason else "no bound")
+                    out.append(Violation(where, "accumulator bits", None, lim,
+                                         f"{where}: accumulator has no fixed width ({why}); "
+                                         f"limit {lim} bits"))
+                elif b.width > lim:
+                    out.append(Violation(where, "accumulator bits", b.width, lim,
+                                         f"{where}: accumulator {b.fixed} is {b.width} bits > "
+                                         f"limit {lim} bits"))
+    t = facts.totals
+    if budget.max_macs is not None and t.macs > budget.max_macs:
+        out.append(Violation("model", "MACs", t.macs, budget.max_macs,
+                             f"model: {_n(t.macs)} MACs > limit {_n(budget.max_macs)}"))
+    if budget.max_weight_memory is not None and t.parameter_bits > budget.max_weight_memory:
+        lim = budget.max_weight_memory
+        out.append(Violation("model", "weight memory", t.parameter_bits, lim,
+                             f"model: weight memory (weights + bias) {_n(t.parameter_bits)} bits "
+                             f"> limit {_n(lim)} bits ({lim / 8192:,.2f} KiB)"))
+    return tuple(out)
