@@ -163,28 +163,37 @@ def median_of(cmd, runs):
 
 
 def bench_model(name: str, path: str, runs: int, tmp: str,
-                formats: tuple[str, ...] = ("json", "html", "pdf")) -> dict:
+                formats: tuple[str, ...] = ("json", "html", "pdf"), jobs: int = 1) -> dict:
+    """Every measurement of one model; ``jobs`` > 1 runs them side by side
+    (the smoke run only: timings taken side by side are not measurements)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     py = sys.executable
     qreport = [py, "-m", "qreport", "build", "--quiet", path, "-o"]
     res: dict = {"model": name, "file": os.path.basename(path),
                  "size_bytes": os.path.getsize(path)}
-    res["floor_s"], res["floor_rss_kib"], _, res["floor_pss_kib"] = median_of([py, "-c", FLOOR, path], runs)
+    cmds = {"floor": ([py, "-c", FLOOR, path], runs),
+            **{fmt: (qreport + [os.path.join(tmp, f"{name}.{fmt}")], runs) for fmt in formats},
+            "reference": ([py, "-c", REFERENCE, path], runs),
+            "analysis": ([py, "-c", ANALYSIS, path, str(max(runs, 3))], 1)}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = dict(zip(cmds, pool.map(lambda c: median_of(*c), cmds.values())))
+    res["floor_s"], res["floor_rss_kib"], _, res["floor_pss_kib"] = done["floor"]
     for fmt in formats:
-        w, r, _, ps = median_of(qreport + [os.path.join(tmp, f"{name}.{fmt}")], runs)
+        w, r, _, ps = done[fmt]
         res[f"{fmt}_s"], res[f"{fmt}_rss_kib"], res[f"{fmt}_pss_kib"] = w, r, ps
     from pypdf import PdfReader
 
     res["pages"] = len(PdfReader(os.path.join(tmp, f"{name}.pdf")).pages)
     res["pdf_pages_per_s"] = res["pages"] / res["pdf_s"]
-    w, r, out, _ = median_of([py, "-c", REFERENCE, path], runs)
+    w, r, out, _ = done["reference"]
     parts = out.split()
     res["reference_process_s"] = w
     res["reference_ok"] = bool(parts) and parts[0] == "OK"
     res["reference_s"] = float(parts[1]) if len(parts) > 1 else None
     if not res["reference_ok"]:
         res["reference_error"] = " ".join(parts[2:])
-    _, _, out, _ = run_rss([py, "-c", ANALYSIS, path, str(max(runs, 3))])
-    res["analysis_s"] = float(out.split()[1])
+    res["analysis_s"] = float(done["analysis"][2].split()[1])
     res["peak_rss_kib"] = max(res[f"{f}_rss_kib"] for f in formats)
     res["peak_pss_kib"] = max(res[f"{f}_pss_kib"] for f in formats)
     f = res["floor_s"]
@@ -253,10 +262,12 @@ def main(argv=None) -> int:
         paths = models.build(names + ["mobilenet", "mobilenet2x"])
         paths = {n: paths[n] for n in names}
         runs = args.runs
-    # the smoke run skips the HTML build: the PDF build runs the same code and more
+    # the smoke run exercises the code path only: it skips the HTML build (the PDF
+    # build runs the same code and more) and runs its commands two at a time
     formats = ("json", "pdf") if args.smoke else ("json", "html", "pdf")
+    jobs = 2 if args.smoke else 1
     with tempfile.TemporaryDirectory() as tmp:
-        results = [bench_model(n, p, runs, tmp, formats) for n, p in paths.items()]
+        results = [bench_model(n, p, runs, tmp, formats, jobs) for n, p in paths.items()]
     scaling = None
     if not args.smoke:
         py = sys.executable
