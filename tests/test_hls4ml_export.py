@@ -157,3 +157,22 @@ def test_cli_writes_yml_and_yaml_alike_and_the_same_every_time(example_paths, tm
     assert a.read_bytes() == b.read_bytes() == c.read_bytes()
     cfg = yaml.safe_load(a.read_text())
     assert cfg["LayerName"]["conv1"]["Precision"]["accum"].startswith("ap_fixed<")
+
+
+@pytest.mark.parametrize("q,result,note", [
+    ("quantized_tanh(4,symmetric=True)", "ap_fixed<4,1,AP_RND_CONV,AP_SAT_SYM>", None),
+    ("quantized_tanh(4)", "ap_fixed<4,1,AP_RND_CONV,AP_SAT>", None),
+    ("quantized_bits(6,2,1)", "ap_fixed<6,3,AP_RND_CONV,AP_SAT>", None),
+    ("ternary()", "ap_fixed<2,2>", None),
+    ("quantized_relu_po2(4)", "auto", "cannot convert po2"),
+    ("quantized_hswish(6,3)", "ap_fixed<6,4>", "cannot convert quantized_hswish"),
+])
+def test_quantizer_activation_results(q, result, note):
+    from qkeras import QActivation
+
+    x = keras.Input((4,), name="x")
+    text, cfg = _cfg(keras.Model(x, QActivation(q, name="a")(x)),
+                     input_quantizers=["quantized_bits(8,3,1)"])
+    assert cfg["LayerName"]["a"]["Precision"]["result"] == result
+    if note:
+        assert note in text.split("  a:\n")[1]

@@ -112,6 +112,9 @@ def _acc(key: str, a: AccRange | None, why: str | None) -> Setting:
 
 _MODES = {"quantized_relu": ",AP_RND_CONV,AP_SAT", "quantized_bits": ",AP_RND_CONV,AP_SAT",
           "quantized_sigmoid": ",AP_RND_CONV,AP_SAT", "quantized_tanh": ",AP_RND_CONV,AP_SAT"}
+# QKeras activations hls4ml 1.3.0 converts (its QActivation handler's list)
+_ACTIVATIONS = {"quantized_relu", "quantized_tanh", "quantized_sigmoid", "quantized_bits",
+                "binary", "ternary", "stochastic_binary", "stochastic_ternary"}
 
 
 def activation_result(f: QFact) -> Setting:
@@ -119,18 +122,22 @@ def activation_result(f: QFact) -> Setting:
 
     hls4ml maps a QKeras fixed-point quantizer to a type that rounds
     (AP_RND_CONV) and saturates (AP_SAT) as the quantizer does; a symmetric
-    quantized_tanh saturates symmetrically (AP_SAT_SYM).
+    quantized_tanh (min = -max) saturates symmetrically (AP_SAT_SYM).
     """
     if f.mode == 1:
         return Setting("result", AUTO, f"{f.config}: hls4ml 1.3.0 cannot convert po2 activations")
     if f.fixed is None or _scaled(f):
         return Setting("result", AUTO, f"{f.config}: {f.hls_reason or 'no exact fixed-point type'}")
     modes = _MODES.get(f.kind, "")
-    if f.kind == "quantized_tanh" and "symmetric=True" in f.config.replace(" ", ""):
+    if f.kind == "quantized_tanh" and f.min == -f.max:
         modes = ",AP_RND_CONV,AP_SAT_SYM"
-    if "negative_slope" in f.config and f.kind == "quantized_relu":
-        modes = ",AP_RND_CONV,AP_SAT"
     return Setting("result", f.fixed[:-1] + modes + ">")
+
+
+def _activation_notes(f: QFact) -> tuple[str, ...]:
+    if f.is_float or f.kind in _ACTIVATIONS or f.mode == 1:
+        return ()
+    return (f"hls4ml 1.3.0 cannot convert {f.kind} activations",)
 
 
 def _tables(hls_class: str) -> tuple[Setting, ...]:
@@ -143,7 +150,8 @@ def _activation_node(l: LayerFacts, name: str, a: QFact) -> Node:
                                          "hls4ml's own choice")
         return Node(name, l.name, None,
                     (result,) + _tables("Softmax" if a.config == "softmax" else "Activation"))
-    return Node(name, l.name, None, (activation_result(a),) + _tables("Activation"))
+    return Node(name, l.name, None, (activation_result(a),) + _tables("Activation"),
+                _activation_notes(a))
 
 
 def _weight_nodes(l: LayerFacts) -> list[Node]:
@@ -189,7 +197,8 @@ def _other_node(l: LayerFacts) -> Node:
     fam = kind_of(l.class_name).family.name
     out = l.output_type
     if fam == "activation":
-        return Node(l.name, l.name, None, (activation_result(out),) + _tables("Activation"))
+        return Node(l.name, l.name, None, (activation_result(out),) + _tables("Activation"),
+                    _activation_notes(out))
     if fam == "keras activation":
         return _activation_node(l, l.name, l.activation if l.activation is not None else out)
     s = [_exact("result", out, "output")]
