@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from .facts import AccRange, LayerFacts, ModelFacts, QFact
 from .fixed import fractional_bits_of_step, width_for_range
-from .layers import kind_of
+from .layers import is_linear, kind_of
 
 AUTO = "auto"
 #: hls4ml 1.3.0's model-wide default, for what no node entry sets.
@@ -187,7 +187,7 @@ def _weight_nodes(l: LayerFacts) -> list[Node]:
                          f"{o.bits_saved} bit{'s' if o.bits_saved != 1 else ''} saved")
         nodes.append(Node(name, l.name, o.part, tuple(s), tuple(notes)))
     a = l.activation
-    if a is not None and not (a.is_float and a.config in ("float", "linear")):
+    if not is_linear(a):
         suffix = a.kind if not a.is_float else a.config
         nodes.append(_activation_node(l, f"{l.name}_{suffix}", a))
     return nodes
