@@ -178,8 +178,8 @@ def _weight_nodes(l: LayerFacts) -> list[Node]:
         if last and bias is not None:
             s.append(_exact("bias", bias, "bias"))
         # the node's result is its sum, before any activation node
-        s += [_acc("accum", o.accumulator.bound, why_scale),
-              _acc("result", o.accumulator.bound, why_scale)]
+        acc = _acc("accum", o.accumulator.bound, why_scale)
+        s += [acc, Setting("result", acc.value, "as accum" if acc.why else None)]
         notes = []
         if o.bits_saved is not None and why_scale is None:
             t = o.accumulator.type
