@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .fixed import FixedType, fractional_bits_of_step, width_for_range
 
@@ -250,6 +251,7 @@ class LayerFacts:
     histograms: tuple[Histogram, ...] = ()
     warnings: tuple[str, ...] = ()
     activation: QFact | None = None  # the layer's activation= (None: it has none)
+    reported: bool = True  # False: it changes nothing (a Flatten, a Dropout)
 
     @property
     def accumulator(self) -> Accumulator | None:
@@ -320,16 +322,19 @@ class Totals:
 class ModelFacts:
     """The analysis of one model.
 
-    ``layers`` are the layers worth reporting (weights, a changed type, a
-    warning or a merge); ``every_layer`` is every layer call in graph order,
-    pass-through layers (Flatten, MaxPooling, Dropout, …) included, for
-    exports that need one entry per node.
+    ``every_layer`` is every layer call in graph order, pass-through layers
+    (Flatten, MaxPooling, Dropout, …) included, for exports that need one
+    entry per node; ``layers`` are those worth reporting.
     """
 
     name: str
     inputs: tuple[InputFacts, ...]
-    layers: tuple[LayerFacts, ...]
+    every_layer: tuple[LayerFacts, ...]
     totals: Totals
     warnings: tuple[str, ...]
     sample: str | None = None
-    every_layer: tuple[LayerFacts, ...] = ()
+
+    @cached_property
+    def layers(self) -> tuple[LayerFacts, ...]:
+        """The layers worth reporting: weights, a changed type, a warning or a merge."""
+        return tuple(l for l in self.every_layer if l.reported)

@@ -58,7 +58,7 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
                             option="sample")
     graph, data = read_model(model, weights)
     inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers)
-    layers, warnings, work, every = propagate(data, graph.input_keys, inputs)
+    layers, warnings, work = propagate(data, graph.input_keys, inputs)
     warnings = _input_warnings(inputs) + warnings
     if not weights:
         warnings.insert(0, "no weights: architecture only. Counts, operation types, quantizers "
@@ -67,12 +67,9 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     if sample is not None:
         from .sampling import with_samples
 
-        sampled = with_samples(graph, data, layers, work, input_qs, sample, batch_size)
-        new = {id(old): n for old, n in zip(layers, sampled)}
-        every, layers = [new.get(id(f), f) for f in every], sampled
-    facts = ModelFacts(name=model.name, inputs=tuple(inputs), layers=tuple(layers),
-                       totals=totals(layers), warnings=tuple(warnings),
-                       every_layer=tuple(every))
+        layers = with_samples(graph, data, layers, work, input_qs, sample, batch_size)
+    facts = ModelFacts(name=model.name, inputs=tuple(inputs), every_layer=tuple(layers),
+                       totals=totals(layers), warnings=tuple(warnings))
     return facts, work
 
 

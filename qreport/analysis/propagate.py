@@ -26,14 +26,13 @@ class WeightLayer:
 
 
 def propagate(layers, input_keys, inputs: list[InputFacts]):
-    """Facts of every layer worth reporting, the model's warnings, and the weight layers' parts.
+    """Facts of every layer call, the model's warnings, and the weight layers' parts.
 
     Returns:
-        (layer facts, warnings, {layer name: WeightLayer}, facts of every layer call).
+        (layer facts, each marked ``reported`` or not, warnings, {layer name: WeightLayer}).
     """
     types: dict[int, QFact] = {k: i.type for k, i in zip(input_keys, inputs)}
     facts: list[LayerFacts] = []
-    every: list[LayerFacts] = []
     work: dict[str, WeightLayer] = {}
     warnings: list[str] = []
     for d in layers:
@@ -43,13 +42,14 @@ def propagate(layers, input_keys, inputs: list[InputFacts]):
             types[k] = f.output_type
         if w is not None:
             work[d.name] = w
-        every.append(f)
-        # a layer that changes nothing (a Flatten, a Dropout) is left out
-        if w is not None or f.output_type != (xs[0] if xs else FLOAT) or f.warnings or len(xs) > 1:
-            facts.append(f)
+        # a layer that changes nothing (a Flatten, a Dropout) is not reported
+        if not (w is not None or f.output_type != (xs[0] if xs else FLOAT) or f.warnings
+                or len(xs) > 1):
+            f = dataclasses.replace(f, reported=False)
+        facts.append(f)
     if not any(f.operations for f in facts):
         warnings.append("the model has no multiply-accumulate layers (Dense/Conv): nothing to size")
-    return facts, warnings, work, every
+    return facts, warnings, work
 
 
 def _layer(d, xs: list[QFact], warnings: list[str]):
@@ -106,7 +106,8 @@ def _weight_layer(d, x: QFact, warns: list[str]):
 
 
 def totals(layers: list[LayerFacts]) -> Totals:
-    """Model totals: sums of the layers' counts, MACs per operation, the widest accumulator."""
+    """Model totals: sums of the reported layers' counts, MACs per operation, the widest accumulator."""
+    layers = [f for f in layers if f.reported]
     by_op: dict[str, int] = {}
     widest = None
     saved = [o.bits_saved for f in layers for o in f.operations if o.bits_saved is not None]
