@@ -15,6 +15,7 @@ import re
 
 from ..analysis.facts import ModelFacts
 from ..analysis.hls4ml import DEFAULT_PRECISION, hls4ml_nodes
+from .text import one_line
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 _RESERVED = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none"}
@@ -27,9 +28,7 @@ def _key(name: str) -> str:
     return json.dumps(name, ensure_ascii=True)  # a JSON string is a YAML double-quoted scalar
 
 
-def _comment(text: str) -> str:
-    """Text from a model made safe for one comment line."""
-    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", str(text))
+_comment = one_line  # text from a model, safe for one comment line
 
 
 def hls4ml_yaml(facts: ModelFacts, meta: dict) -> str:

@@ -158,28 +158,6 @@ class InputView:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """The cover's and the totals table's numbers."""
-
-    macs: str
-    bops: str
-    macs_by_operation: tuple[tuple[str, str, str], ...]
-    weights: str
-    bias: str
-    weight_bits: str
-    bias_bits: str
-    memory: str
-    float_memory: str
-    compression: str
-    zero_weights: str
-    sparsity: str
-    widest: str
-    widest_where: str
-    bits_saved: str
-    saved_where: str
-
-
-@dataclass(frozen=True)
 class ChartView:
     """A model chart and its title."""
 
@@ -198,7 +176,7 @@ class Page:
     date: str | None
     default_input: str
     inputs: tuple[InputView, ...]
-    summary: Summary
+    summary: T.Summary
     warnings: tuple[str, ...]
     layers: tuple[LayerView, ...]
     sheets: tuple[LayerView, ...]
@@ -272,7 +250,7 @@ def _layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
                   ("bias bits", T.integer(c.bias_bits)),
                   ("zero weights", f"{T.integer(c.zero_weights)} ({T.percent(c.sparsity) or 'no weights'})"),
                   ("BOPs", T.integer(c.bops)))
-    row = (T.integer(c.macs), T.integer(c.weights), T.integer(c.weight_bits)) if c else ("",) * 3
+    row = T.counts_cells(l)
     return LayerView(
         id=f"layer-{i}", number=str(i + 1), name=l.name, class_name=l.class_name,
         inputs=", ".join(l.inputs) or "—", input_shape=T.shape(l.input_shape),
@@ -284,32 +262,8 @@ def _layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
         op_names=tuple(o.name for o in l.operations),
         macs=row[0], weights=row[1], weight_bits=row[2],
         acc=T.accumulator_cell(l), inferred=T.inferred_cell(l),
-        saved=T.integer(l.operations[-1].bits_saved) if l.operations else "",
+        saved=T.saved_cell(l),
         mac=bool(l.operations), sheet=sheet)
-
-
-def _summary(facts: ModelFacts) -> Summary:
-    t = facts.totals
-    w = t.widest_accumulator
-    return Summary(
-        macs=T.integer(t.macs), bops=T.integer(t.bops),
-        macs_by_operation=tuple((k, T.integer(v), T.percent(t.macs_share(v)))
-                                for k, v in t.macs_by_operation),
-        weights=T.integer(t.weights), bias=T.integer(t.bias),
-        weight_bits=T.integer(t.weight_bits), bias_bits=T.integer(t.bias_bits),
-        memory=T.kib(t.parameter_bits), float_memory=T.kib(t.float32_bits),
-        compression=f"{t.compression:.1f}×" if t.compression else "—",
-        zero_weights=T.integer(t.zero_weights), sparsity=T.percent(t.sparsity) or "—",
-        widest=f"{w.width} bits" if w is not None else "—",
-        widest_where=T.part_label(w.layer, w.part) if w is not None else "",
-        bits_saved=T.bits(t.bits_saved),
-        saved_where=_saved_where(facts))
-
-
-def _saved_where(facts: ModelFacts) -> str:
-    """Over how many accumulators the bits are saved, for the cover."""
-    n = sum(1 for l in facts.layers for o in l.operations if o.bits_saved is not None)
-    return f"{n} accumulator{'s' if n != 1 else ''}" if n else "no fixed widths"
 
 
 def _model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
@@ -392,7 +346,7 @@ def page_data(facts: ModelFacts, meta: dict, data: dict | None, media: str = "sc
         default_input=DEFAULT_INPUT,
         inputs=tuple(InputView(i.name, T.shape(i.shape), i.type.config, i.type.fixed or "float",
                                T.interval(i.type.min, i.type.max), i.assumed) for i in facts.inputs),
-        summary=_summary(facts), warnings=tuple(facts.warnings), layers=layers, sheets=shown,
+        summary=T.summary(facts), warnings=tuple(facts.warnings), layers=layers, sheets=shown,
         sheets_note=sheets_note(facts, sheets),
         charts=_model_charts(facts, chart) if chart is not None else (),
         # a short contents shares the cover's page instead of starting one

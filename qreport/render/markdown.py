@@ -20,7 +20,7 @@ LIMIT = 60_000
 
 def code(s) -> str:
     """A code span holding ``s`` literally, also inside a table cell."""
-    s = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", str(s)).replace("|", "\\|")
+    s = T.one_line(s).replace("|", "\\|")
     if not s:
         return ""
     run = max((len(m) for m in re.findall(r"`+", s)), default=0)
@@ -30,7 +30,7 @@ def code(s) -> str:
 
 
 def _fenced(lines: list[str]) -> list[str]:
-    body = [re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", s) for s in lines]
+    body = [T.one_line(s) for s in lines]
     run = max((len(m) for s in body for m in re.findall(r"`{3,}|~{3,}", s)), default=2)
     fence = "`" * max(3, run + 1)
     return [fence + "text", *body, fence]
@@ -45,14 +45,11 @@ def _table(head: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) 
 def _layer_rows(facts: ModelFacts) -> list[tuple[str, ...]]:
     rows = []
     for i, l in enumerate(facts.layers):
-        c = l.counts
-        ops = " + ".join(code(o.name) for o in l.operations)
         acc, inferred = T.accumulator_cell(l), T.inferred_cell(l)
-        saved = T.integer(l.operations[-1].bits_saved) if l.operations else ""
-        rows.append((str(i + 1), code(l.name), code(l.class_name), ops,
-                     T.integer(c.macs) if c else "", T.integer(c.weights) if c else "",
-                     T.integer(c.weight_bits) if c else "",
-                     code(acc) if acc else "", code(inferred) if inferred else "", saved))
+        rows.append((str(i + 1), code(l.name), code(l.class_name),
+                     " + ".join(code(o.name) for o in l.operations), *T.counts_cells(l),
+                     code(acc) if acc else "", code(inferred) if inferred else "",
+                     T.saved_cell(l)))
     return rows
 
 
@@ -67,8 +64,7 @@ def markdown(facts: ModelFacts, meta: dict, limit: int = LIMIT) -> str:
     Returns:
         Markdown text, at most ``limit`` characters.
     """
-    t = facts.totals
-    w = t.widest_accumulator
+    t, f = facts.totals, T.summary(facts)
     head = [f"## qreport datasheet: {code(meta['name'])}", "",
             f"Model {code(meta['file'])}, sha256 {code(meta['sha256'])}; "
             f"Keras {code(meta.get('keras') or '?')}, QKeras {code(meta.get('qkeras') or '?')}, "
@@ -76,24 +72,20 @@ def markdown(facts: ModelFacts, meta: dict, limit: int = LIMIT) -> str:
     ins = [(code(i.name), code(T.shape(i.shape)), code(i.type.config), code(i.type.fixed or "float"),
             "assumed default" if i.assumed else "given") for i in facts.inputs]
     head += _table(("input", "shape", "quantizer", "type", "type is"), ins, set()) + [""]
+    w = t.widest_accumulator
     buys = [
-        f"- **{t.compression:.1f}×** smaller than float32 ({T.kib(t.parameter_bits)} vs "
-        f"{T.kib(t.float32_bits)})" if t.compression else "- no parameters",
-        f"- **{T.integer(t.macs)}** MACs per inference, {T.integer(t.bops)} BOPs",
-        f"- widest accumulator **{w.width} bits** ({code(w.fixed)}, "
-        f"{code(T.part_label(w.layer, w.part))})" if w is not None else "- no fixed-width accumulator",
-        f"- **{T.bits(t.bits_saved)}** of accumulator saved vs what hls4ml infers"
-        if t.bits_saved is not None else "- no accumulator bits saved (no fixed widths)",
-        f"- zero weights **{T.percent(t.sparsity) or '—'}** ({T.integer(t.zero_weights)} of "
-        f"{T.integer(t.weights)})",
+        f"- **{f.compression}** smaller than float32 ({f.memory} vs {f.float_memory})",
+        f"- **{f.macs}** MACs per inference, {f.bops} BOPs",
+        f"- widest accumulator **{f.widest}**" + (f" ({code(w.fixed)}, {code(f.widest_where)})"
+                                                   if w is not None else ""),
+        f"- **{f.bits_saved}** of accumulator saved vs what hls4ml infers ({f.saved_where})",
+        f"- zero weights **{f.sparsity}** ({f.zero_weights} of {f.weights})",
     ]
     head += ["### What quantization buys", "", *buys, ""]
-    totals = [("MACs", T.integer(t.macs)), ("bit operations (BOPs)", T.integer(t.bops)),
-              ("weights", T.integer(t.weights)), ("bias", T.integer(t.bias)),
-              ("weight memory", f"{T.integer(t.weight_bits)} bits"),
-              ("bias memory", f"{T.integer(t.bias_bits)} bits"),
-              ("parameter memory", T.kib(t.parameter_bits))]
-    totals += [(f"MACs {code(k)}", T.integer(v)) for k, v in t.macs_by_operation]
+    totals = [("MACs", f.macs), ("bit operations (BOPs)", f.bops), ("weights", f.weights),
+              ("bias", f.bias), ("weight memory", f"{f.weight_bits} bits"),
+              ("bias memory", f"{f.bias_bits} bits"), ("parameter memory", f.memory)]
+    totals += [(f"MACs {code(k)}", n) for k, n, _ in f.macs_by_operation]
     head += ["### Totals", "", *_table(("total", "value"), totals, {1}), ""]
     tail = []
     if facts.warnings:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..analysis.facts import ModelFacts
-from .text import accumulator_cell, bits, inferred_cell, integer, kib, part_label, percent
+from .text import (accumulator_cell, bits, counts_cells, inferred_cell, integer, kib, part_label,
+                   percent)
 
 
 def summary_text(facts: ModelFacts, meta: dict) -> str:
@@ -19,10 +20,8 @@ def summary_text(facts: ModelFacts, meta: dict) -> str:
     rows = [("layer", "class", "operation", "MACs", "weights", "weight bits", "accumulator",
              "hls4ml infers")]
     for l in facts.layers:
-        c = l.counts
         rows.append((l.name, l.class_name, " + ".join(o.name for o in l.operations),
-                     integer(c.macs) if c else "", integer(c.weights) if c else "",
-                     integer(c.weight_bits) if c else "", accumulator_cell(l), inferred_cell(l)))
+                     *counts_cells(l), accumulator_cell(l), inferred_cell(l)))
     w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {3, 4, 5}
     fmt = lambda r: "  ".join(s.rjust(w[i]) if i in right else s.ljust(w[i])  # noqa: E731

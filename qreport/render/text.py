@@ -9,6 +9,8 @@ their unit.
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 MINUS = "\u2212"
 THIN_SPACE = "\u2009"
@@ -105,3 +107,67 @@ def bits(n: int | None) -> str:
     if n is None:
         return "—"
     return f"{n:,} bit" + ("" if n == 1 else "s")
+
+
+def counts_cells(layer) -> tuple[str, str, str]:
+    """A layer's MACs, weights and weight bits for a table row (empty without counts)."""
+    c = layer.counts
+    return (integer(c.macs), integer(c.weights), integer(c.weight_bits)) if c else ("", "", "")
+
+
+def saved_cell(layer) -> str:
+    """Bits the layer's accumulator saves over what hls4ml infers (empty without operations)."""
+    return integer(layer.operations[-1].bits_saved) if layer.operations else ""
+
+
+def one_line(text) -> str:
+    """Text from a model on one line: control and line-breaking characters become spaces."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", str(text))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The cover's and the totals table's numbers."""
+
+    macs: str
+    bops: str
+    macs_by_operation: tuple[tuple[str, str, str], ...]
+    weights: str
+    bias: str
+    weight_bits: str
+    bias_bits: str
+    memory: str
+    float_memory: str
+    compression: str
+    zero_weights: str
+    sparsity: str
+    widest: str
+    widest_where: str
+    bits_saved: str
+    saved_where: str
+
+
+
+def summary(facts) -> Summary:
+    """The model's figures as the cover, the totals table and the Markdown show them."""
+    t = facts.totals
+    w = t.widest_accumulator
+    return Summary(
+        macs=integer(t.macs), bops=integer(t.bops),
+        macs_by_operation=tuple((k, integer(v), percent(t.macs_share(v)))
+                                for k, v in t.macs_by_operation),
+        weights=integer(t.weights), bias=integer(t.bias),
+        weight_bits=integer(t.weight_bits), bias_bits=integer(t.bias_bits),
+        memory=kib(t.parameter_bits), float_memory=kib(t.float32_bits),
+        compression=f"{t.compression:.1f}×" if t.compression else "—",
+        zero_weights=integer(t.zero_weights), sparsity=percent(t.sparsity) or "—",
+        widest=f"{w.width} bits" if w is not None else "—",
+        widest_where=part_label(w.layer, w.part) if w is not None else "",
+        bits_saved=bits(t.bits_saved),
+        saved_where=_saved_where(facts))
+
+
+def _saved_where(facts) -> str:
+    """Over how many accumulators the bits are saved, for the cover."""
+    n = sum(1 for l in facts.layers for o in l.operations if o.bits_saved is not None)
+    return f"{n} accumulator{'s' if n != 1 else ''}" if n else "no fixed widths"
