@@ -213,10 +213,7 @@ def _run(args, stream=None) -> int:
     if args.command == "check":
         return _check(args, opts)
     if args.command == "summary":
-        path = args.model
-        if path.startswith("example:"):
-            path = b.example_path(path.split(":", 1)[1])
-        facts, meta = b.analyse_file(path, opts)
+        facts, meta = b.analyse_file(_model_path(args.model), opts)
         from .render.summary import summary_text
 
         sys.stdout.write(summary_text(facts, meta))
@@ -238,7 +235,7 @@ def _budget(args):
     Raises:
         ValueError: a bad file, key or value, or no budget at all (a usage error).
     """
-    from .analysis.budget import Budget, parse_size
+    from .analysis.budget import Budget
 
     values: dict = {}
     if args.budget:
@@ -246,48 +243,30 @@ def _budget(args):
 
         try:
             with open(args.budget, "rb") as f:
-                data = tomllib.load(f)
+                values = {k.replace("-", "_"): v for k, v in tomllib.load(f).items()}
         except OSError as exc:
             raise ValueError(f"--budget: {args.budget}: {exc.strerror or exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"--budget: {args.budget}: not TOML ({exc})") from None
-        data = {k.replace("-", "_"): v for k, v in data.items()}
-        unknown = sorted(set(data) - set(Budget.keys()))
-        if unknown:
-            raise ValueError(f"--budget: {args.budget}: unknown key {unknown[0]!r} "
-                             f"(known: {', '.join(Budget.keys())})")
-        values.update(data)
-    for k in Budget.keys():
-        v = getattr(args, k)
-        if v is not None:
-            values[k] = v
-    for k in ("max_accumulator_bits", "max_macs"):
-        v = values.get(k)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-            raise ValueError(f"{k.replace('_', '-')}: {v!r} is not a whole number >= 0")
-    if values.get("max_weight_memory") is not None:
-        try:
-            values["max_weight_memory"] = parse_size(values["max_weight_memory"])
-        except ValueError as exc:
-            raise ValueError(f"max-weight-memory: {exc}") from None
-    rq = values.get("require_input_quantizer", False)
-    if not isinstance(rq, bool):
-        raise ValueError(f"require-input-quantizer: {rq!r} is not true or false")
-    budget = Budget(**values)
-    if budget.empty:
-        raise ValueError("check: no budget given (--max-accumulator-bits, --max-macs, "
-                         "--max-weight-memory, --require-input-quantizer or --budget FILE)")
-    return budget
+    values.update({k: getattr(args, k) for k in Budget.keys() if getattr(args, k) is not None})
+    try:
+        return Budget.from_settings(values)
+    except ValueError as exc:
+        raise ValueError(f"--budget: {args.budget}: {exc}" if args.budget else str(exc)) from None
+
+
+def _model_path(arg: str) -> str:
+    """A model argument: a file, or example:NAME for a bundled example."""
+    from . import build as b
+
+    return b.example_path(arg.split(":", 1)[1]) if arg.startswith("example:") else arg
 
 
 def _check(args, opts) -> int:
     from . import build as b
     from .analysis.budget import check
 
-    path = args.model
-    if path.startswith("example:"):
-        path = b.example_path(path.split(":", 1)[1])
-    facts, meta = b.analyse_file(path, opts)
+    facts, meta = b.analyse_file(_model_path(args.model), opts)
     budget = args.budget_value
     violations = check(facts, budget)
     if args.format == "json":

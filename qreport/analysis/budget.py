@@ -58,9 +58,34 @@ class Budget:
     def keys(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 
-    @property
-    def empty(self) -> bool:
-        return self == Budget()
+    @classmethod
+    def from_settings(cls, values: dict) -> Budget:
+        """A Budget from settings as a file or flags give them (sizes as text with a unit).
+
+        Raises:
+            ValueError: an unknown key, a bad value, or no limit at all.
+        """
+        unknown = sorted(set(values) - set(cls.keys()))
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(cls.keys())})")
+        values = dict(values)
+        for k in ("max_accumulator_bits", "max_macs"):
+            v = values.get(k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise ValueError(f"{k.replace('_', '-')}: {v!r} is not a whole number >= 0")
+        if values.get("max_weight_memory") is not None:
+            try:
+                values["max_weight_memory"] = parse_size(values["max_weight_memory"])
+            except ValueError as exc:
+                raise ValueError(f"max-weight-memory: {exc}") from None
+        rq = values.get("require_input_quantizer", False)
+        if not isinstance(rq, bool):
+            raise ValueError(f"require-input-quantizer: {rq!r} is not true or false")
+        budget = cls(**values)
+        if budget == cls():
+            raise ValueError("check: no budget given (--max-accumulator-bits, --max-macs, "
+                             "--max-weight-memory, --require-input-quantizer or --budget FILE)")
+        return budget
 
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in self.keys()}

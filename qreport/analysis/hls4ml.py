@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from .facts import AccRange, LayerFacts, ModelFacts, QFact
 from .fixed import fractional_bits_of_step, width_for_range
-from .layers import is_linear, kind_of
+from .layers import SAME_POOLING, is_linear, kind_of
+from .quantizers import UNIT_SCALE
 
 AUTO = "auto"
 #: hls4ml 1.3.0's model-wide default, for what no node entry sets.
@@ -39,7 +40,7 @@ _UNSUPPORTED = {"Conv1DTranspose", "Conv3DTranspose", "QConv2DTranspose", "Conv3
                 "QDenseBatchnorm", "QDepthwiseConv2DBatchnorm", "QAdaptiveActivation",
                 "MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling3D",
                 "GlobalAveragePooling3D", "ZeroPadding3D", "Cropping3D", "UpSampling3D",
-                "RepeatVector", "Masking", "Minimum", "QAveragePooling2D",
+                "RepeatVector", "Minimum", "QAveragePooling2D",
                 "QGlobalAveragePooling2D"}
 # Tables of hls4ml's activation nodes: its Vivado backend's defaults, written
 # out because a key missing from a node entry falls to the model default.
@@ -83,7 +84,7 @@ def _scaled(f: QFact) -> bool:
     node that also takes the bias, and leaves it inside depthwise kernels;
     either way its accumulator holds another sum than qreport's unscaled one.
     """
-    return f.scale is not None and f.scale != "constant scale alpha=1"
+    return f.scale is not None and f.scale != UNIT_SCALE
 
 
 def _exact(key: str, f: QFact | None, what: str) -> Setting:
@@ -221,7 +222,7 @@ def _pool_sum(l: LayerFacts) -> Setting:
     its default precision, which can overflow.)
     """
     x, out = l.quantizer("input"), l.output_type
-    if any("divides border windows" in w for w in l.warnings):
+    if any(w.endswith(SAME_POOLING) for w in l.warnings):
         return Setting("accum", AUTO, "'same' average pooling: hls4ml divides border windows "
                                       "by fewer inputs, off the power-of-two grid")
     if x is None or x.fixed is None or out.fixed is None or out.lsb is None or _scaled(x):

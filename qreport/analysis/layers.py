@@ -145,6 +145,10 @@ def pool_area(d) -> int:
     return int(np.prod(geo.per_axis(d.config["pool_size"], len(sp))))
 
 
+#: The warning of a 'same' average pooling (its border averages are off the grid).
+SAME_POOLING = "'same' average pooling divides border windows by fewer inputs"
+
+
 def _average_pool(d, xs, warnings) -> QFact:
     x = xs[0]
     if is_quantizer(d.activation):
@@ -159,7 +163,7 @@ def _average_pool(d, xs, warnings) -> QFact:
         lsb = x.lsb * step if (x.lsb is not None and step) else None
         return derived_range_fact(min(lo, hi), max(lo, hi), lsb, f"{d.name}: sum × q(1/{area})")
     if d.config.get("padding", "valid") == "same" and not d.class_name.startswith(("Global", "QGlobal")):
-        warnings.append(f"{d.name}: 'same' average pooling divides border windows by fewer inputs")
+        warnings.append(f"{d.name}: {SAME_POOLING}")
     lsb = x.lsb / area if x.lsb is not None and (area & (area - 1)) == 0 else None
     if lsb is None and x.lsb is not None:
         warnings.append(f"{d.name}: averaging over {area} inputs leaves the power-of-two grid")

@@ -149,6 +149,10 @@ def _grid_fact(kind, q, mode, bits, integer, lo, hi, lsb, *, scale=None, notes=(
                  scale=scale, notes=tuple(notes), hls_type=hls_type, hls_reason=hls_reason)
 
 
+#: The scale of a quantizer with alpha=1: the grid as it is.
+UNIT_SCALE = "constant scale alpha=1"
+
+
 def _alpha_scale(q) -> tuple[str | None, list[str]]:
     alpha = getattr(q, "alpha", None)
     if alpha is None:
@@ -158,7 +162,8 @@ def _alpha_scale(q) -> tuple[str | None, list[str]]:
             return "per-channel power-of-two scale (alpha='auto_po2'), applied after accumulation", []
         return "per-channel scale (alpha='auto'), applied after accumulation", [
             "alpha='auto' scales are not powers of two: the scale is a real multiplier"]
-    return f"constant scale alpha={_num(alpha):g}", []
+    a = _num(alpha)
+    return (UNIT_SCALE if a == 1 else f"constant scale alpha={a:g}"), []
 
 
 def _fact_bits(q, kind):
