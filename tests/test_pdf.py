@@ -185,7 +185,8 @@ def test_overflowing_sheet_keeps_every_number_right(analysed):
     layers = list(facts.layers)
     layers[k] = dataclasses.replace(layers[k], warnings=tuple(
         f"warning {i}: a long explanation that wraps over the line, " * 2 for i in range(70)))
-    big = dataclasses.replace(facts, layers=tuple(layers))
+    big = dataclasses.replace(facts, every_layer=tuple(
+        layers[k] if l is facts.layers[k] else l for l in facts.every_layer))
     stats = {}
     data, _ = _pdf(big, meta, part_cost=1.0, stats=stats)
     r = C.reader(data)
