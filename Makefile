@@ -33,6 +33,10 @@ samples: $(STAMP)
 	  echo "sample_reports/$$e.$$f"; \
 	  $(VENV)/bin/qreport build --quiet --example $$e -o sample_reports/$$e.$$f || exit 1; \
 	done; done
+	@for f in json html pdf md; do \
+	  echo "sample_reports/diff_jet_mlp.$$f"; \
+	  $(VENV)/bin/qreport diff example:jet_mlp example:jet_mlp_v2 -o sample_reports/diff_jet_mlp.$$f || exit 1; \
+	done
 
 examples: $(STAMP)
 	$(PY) examples/build_examples.py

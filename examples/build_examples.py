@@ -30,19 +30,20 @@ def _set_weights(model, seed: int) -> None:
             layer.set_weights(new)
 
 
-def _classify(x, h, units: int, bias_quantizer, head: str, name: str, seed: int):
+def _classify(x, h, units: int, bias_quantizer, head: str, name: str, seed: int,
+              kernel_bits: int = 6):
     """The model's last layer (a 6-bit QDense), the model, its seeded weights."""
     import keras
     from qkeras import QDense, quantized_bits
 
-    y = QDense(units, kernel_quantizer=quantized_bits(6, 0, alpha=1),
+    y = QDense(units, kernel_quantizer=quantized_bits(kernel_bits, 0, alpha=1),
                bias_quantizer=bias_quantizer, name=head)(h)
     m = keras.Model(x, y, name=name)
     _set_weights(m, seed)
     return m
 
 
-def jet_mlp():
+def jet_mlp(kernel_bits=(6, 6, 6, 6), name="jet_mlp"):
     """The hls4ml jet-tagging MLP: 16 -> 64 -> 32 -> 32 -> 5, 6-bit weights, quantized_relu(6)."""
     import keras
     from qkeras import QActivation, QDense, quantized_bits
@@ -50,10 +51,19 @@ def jet_mlp():
     x = keras.Input((16,), name="jets")
     h = x
     for i, units in enumerate((64, 32, 32)):
-        h = QDense(units, kernel_quantizer=quantized_bits(6, 0, alpha=1),
+        h = QDense(units, kernel_quantizer=quantized_bits(kernel_bits[i], 0, alpha=1),
                    bias_quantizer=quantized_bits(6, 0, alpha=1), name=f"fc{i + 1}")(h)
         h = QActivation("quantized_relu(6)", name=f"relu{i + 1}")(h)
-    return _classify(x, h, 5, quantized_bits(6, 0, alpha=1), "output", "jet_mlp", seed=1)
+    return _classify(x, h, 5, quantized_bits(6, 0, alpha=1), "output", name, seed=1,
+                     kernel_bits=kernel_bits[3])
+
+
+def jet_mlp_v2():
+    """jet_mlp with fc2's weights at 8 bits and the output layer's at 4 (the diff example).
+
+    The same seed gives the same float weights; only their quantization differs.
+    """
+    return jet_mlp((6, 8, 6, 4), "jet_mlp_v2")
 
 
 def cnn():
@@ -97,15 +107,18 @@ def conv1d():
     return _classify(x, h, 4, quantized_bits(8, 2), "head", "signal_conv1d", seed=3)
 
 
-EXAMPLES = {"jet_mlp": jet_mlp, "cnn": cnn, "conv1d": conv1d}
+EXAMPLES = {"jet_mlp": jet_mlp, "cnn": cnn, "conv1d": conv1d, "jet_mlp_v2": jet_mlp_v2}
 
 
-def main(out_dir: str = os.path.join(HERE, "models")) -> None:
+def main(out_dir: str = os.path.join(HERE, "models"), *names: str) -> None:
+    """Write the example models (all of them, or those named) to out_dir."""
     import keras
 
     keras.utils.set_random_seed(0)
     os.makedirs(out_dir, exist_ok=True)
     for name, fn in EXAMPLES.items():
+        if names and name not in names:
+            continue
         path = os.path.join(out_dir, f"{name}.keras")
         fn().save(path)
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")

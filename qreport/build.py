@@ -206,3 +206,63 @@ def build(model_path: str, out: str, opts: Options) -> None:
         if workers is not None:
             workers.close()
     write_atomic(out, data)
+
+
+DIFF_FORMATS = ("json", "html", "pdf", "md")
+
+
+def render_diff(d, old_meta: dict, new_meta: dict, fmt: str, opts: Options, workers=None) -> bytes:
+    """The bytes of a diff report (``json``, ``html``, ``pdf`` or ``md``)."""
+    from .render.diffjson import diff_dict
+    from .render.jsonreport import dumps
+
+    if fmt == "json":
+        return dumps(diff_dict(d, old_meta, new_meta)).encode()
+    if fmt == "md":
+        from .render.markdown import diff_markdown
+
+        return diff_markdown(d, old_meta, new_meta).encode()
+    from .render import diffhtml
+
+    if fmt == "html":
+        return diffhtml.render_diff_html(d, old_meta, new_meta,
+                                         diff_dict(d, old_meta, new_meta)).encode()
+    from .render.pdf import render_pdf
+
+    parts, assets = diffhtml.render_diff_parts(d, old_meta, new_meta, paper=opts.paper)
+    meta = {**new_meta, "name": f"{old_meta['name']} → {new_meta['name']}",
+            "subject": f"Diff of {old_meta['file']} (sha256 {old_meta['sha256']}) and "
+                       f"{new_meta['file']} (sha256 {new_meta['sha256']})"}
+    return render_pdf(parts, meta, assets=assets, paper=opts.paper, workers=workers)
+
+
+def diff_files(old_path: str, new_path: str, out: str, opts: Options):
+    """Compare two model files and write the diff report atomically.
+
+    Returns:
+        The :class:`.analysis.diff.ModelDiff` (for the exit code).
+
+    Raises:
+        QReportError: bad input or a failed build; nothing is written then.
+    """
+    from .analysis.diff import diff
+
+    fmt = check_output_path(out, None, DIFF_FORMATS)
+    for p in (old_path, new_path):
+        if os.path.exists(out) and os.path.exists(p) and os.path.samefile(out, p):
+            raise QReportError(f"{out}: output path is a model file itself")
+    workers = None
+    if fmt == "pdf":
+        from .render.pdf import Workers
+
+        workers = Workers()
+    try:
+        old, old_meta = analyse_file(old_path, opts)
+        new, new_meta = analyse_file(new_path, opts)
+        d = diff(old, new)
+        data = render_diff(d, old_meta, new_meta, fmt, opts, workers)
+    finally:
+        if workers is not None:
+            workers.close()
+    write_atomic(out, data)
+    return d

@@ -1,7 +1,8 @@
 """Command line: argument parsing, error reporting, exit codes.  Thin.
 
 Exit codes: 0 success, 1 bad input or failed build, 2 usage error,
-3 over budget (``qreport check``).
+3 over budget (``qreport check``) or a regression (``qreport diff
+--fail-on-regression``).
 """
 
 from __future__ import annotations
@@ -51,11 +52,25 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--max-macs", type=int, metavar="N", help="multiply-accumulates per inference")
     c.add_argument("--max-weight-memory", metavar="SIZE",
                    help="weights + bias memory, with a unit: 64KiB, 12000bits, 512B")
+    c.add_argument("--max-energy-pj", type=float, metavar="X",
+                   help="estimated energy per inference in pJ (Horowitz 45 nm, as QTools: "
+                        "compares designs, does not sign off power)")
     c.add_argument("--require-input-quantizer", action="store_true", default=None,
                    help="no input type may be assumed (pass --input-quantizer)")
     c.add_argument("--format", choices=("text", "json"), default="text",
                    help="text: one line per violation (default); json: the verdict as data")
     _common(c)
+
+    d = sub.add_parser("diff", help="compare two models: what changed, layer by layer and in the "
+                                    "totals; the format follows OUT's extension")
+    d.add_argument("old", help="the old model file (any format build reads), or example:NAME")
+    d.add_argument("new", help="the new model file, or example:NAME")
+    d.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="diff report: .json (schema qreport-diff/1), .html, .pdf or .md")
+    d.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size")
+    d.add_argument("--fail-on-regression", action="store_true",
+                   help="exit 3 when a cost figure grew (accumulator width, MACs, memory, energy)")
+    _common(d)
 
     sub.add_parser("examples", help="list the bundled example models")
     return p
@@ -212,6 +227,10 @@ def _run(args, stream=None) -> int:
                      custom_objects=args.custom_objects)
     if args.command == "check":
         return _check(args, opts)
+    if args.command == "diff":
+        opts.paper = args.paper
+        d = b.diff_files(_model_path(args.old), _model_path(args.new), args.output, opts)
+        return 3 if args.fail_on_regression and d.count("regression") else 0
     if args.command == "summary":
         facts, meta = b.analyse_file(_model_path(args.model), opts)
         from .render.summary import summary_text

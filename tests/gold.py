@@ -20,6 +20,8 @@ _SCRUB = [
     # the Markdown's tool line and the hls4ml configuration's header
     (re.compile(r"Keras `[^`]*`, QKeras `[^`]*`, qreport `[^`]*`"), "Keras `*`, QKeras `*`, qreport `*`"),
     (re.compile(r"written by qreport \S+"), "written by qreport *"),
+    # a diff's short hashes
+    (re.compile(r"sha256 `[0-9a-f]{12}`"), "sha256 `*`"),
     # a hash in running text (the PDF's cover)
     (re.compile(r"\b[0-9a-f]{64}\b"), "*"),
 ]

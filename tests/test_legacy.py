@@ -133,7 +133,7 @@ def test_bn_folded_layers_reload_with_the_same_numbers(tmp_path, name, make, sha
     mem = analyse(m)
     (l,) = r["layers"]
     assert l["class"] == type(m.layers[-1]).__name__
-    assert l["counts"] == mem.layers[0].counts.to_json()
+    assert l["counts"] == mem.layers[0].to_json()["counts"]
     assert l["accumulator"] == mem.layers[0].accumulator.to_json()
     assert l["accumulator"]["bound"]["width"] is not None
 

@@ -194,8 +194,10 @@ def test_overflowing_sheet_keeps_every_number_right(analysed):
     first = ol[f"{k + 1} {layers[k].name}"]
     last = next(i for i, t in enumerate(C.texts(r)) if "warning 69" in t)
     assert last > first, "the sheet should span several pages"
-    assert ol[f"{k + 2} {layers[k + 1].name}"] == last        # compact sheet flows after it
-    assert ol[f"{k + 3} {layers[k + 2].name}"] == last + 1    # next full sheet: next page
+    compact = ol[f"{k + 2} {layers[k + 1].name}"]
+    # the compact sheet flows after it: on its last page, or the next when the charts fill that
+    assert compact in (last, last + 1)
+    assert ol[f"{k + 3} {layers[k + 2].name}"] == compact + 1   # next full sheet: next page
     n_single, single = _single_document_pages(big, meta)
     assert n_single == len(r.pages)
     _check_document(data, big, single=single)

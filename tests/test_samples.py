@@ -49,3 +49,36 @@ def test_sample_report_is_current(name, fmt, analysed, monkeypatch):
 
 def _scrubbed(view: dict) -> dict:
     return {**view, "text": [scrub(t) for t in view["text"]]}
+
+
+DIFF_FORMATS = ["json", "md", "html", "pdf"]
+
+
+@pytest.fixture(scope="module")
+def jet_diff(analysed, example_paths):
+    from qreport.analysis.diff import diff
+
+    v2 = analyse_file(os.path.join(os.path.dirname(example_paths["jet_mlp"]), "jet_mlp_v2.keras"),
+                      Options())
+    (old, old_meta), (new, new_meta) = analysed["jet_mlp"], v2
+    return diff(old, new), old_meta, new_meta
+
+
+@pytest.mark.parametrize("fmt", DIFF_FORMATS)
+def test_sample_diff_is_current(fmt, jet_diff, monkeypatch):
+    """sample_reports/diff_jet_mlp.*: jet_mlp against jet_mlp_v2 (fc2 at 8 bits, output at 4)."""
+    from qreport.build import render_diff
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    path = os.path.join(ROOT, "sample_reports", f"diff_jet_mlp.{fmt}")
+    assert os.path.exists(path), f"{path} missing: run make samples"
+    fresh = render_diff(*jet_diff, fmt, Options())
+    with open(path, "rb") as f:
+        old = f.read()
+    if fmt == "pdf":
+        if old != fresh:
+            assert _scrubbed(C.view(old)) == _scrubbed(C.view(fresh)), \
+                f"{path} is stale: run make samples and review the diff"
+        return
+    assert scrub(old.decode()) == scrub(fresh.decode()), \
+        f"{path} is stale: run make samples and review the diff"

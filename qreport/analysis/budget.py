@@ -12,6 +12,9 @@ The rules, chosen so that a model within budget is one the hardware can hold:
 - ``max_weight_memory``: the memory of the stored parameters in bits,
   weights and biases (what a ROM must hold; the datasheet's "parameter
   memory");
+- ``max_energy_pj``: the model's estimated energy per inference in pJ
+  (:mod:`.energy`; an estimate, so a budget on it compares designs, it does
+  not sign off power);
 - ``require_input_quantizer``: no input type may be assumed.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 
-from .facts import ModelFacts
+from .facts import ModelFacts, pj_json
 
 _UNITS = {"bit": 1, "bits": 1, "b": 1, "B": 8, "byte": 8, "bytes": 8,
           "KiB": 8 * 1024, "MiB": 8 * 1024 ** 2, "GiB": 8 * 1024 ** 3,
@@ -52,6 +55,7 @@ class Budget:
     max_accumulator_bits: int | None = None
     max_macs: int | None = None
     max_weight_memory: int | None = None   # bits, weights + biases
+    max_energy_pj: float | None = None
     require_input_quantizer: bool = False
 
     @classmethod
@@ -78,13 +82,18 @@ class Budget:
                 values["max_weight_memory"] = parse_size(values["max_weight_memory"])
             except ValueError as exc:
                 raise ValueError(f"max-weight-memory: {exc}") from None
+        e = values.get("max_energy_pj")
+        if e is not None and (isinstance(e, bool) or not isinstance(e, (int, float))
+                              or not e >= 0 or e == float("inf")):
+            raise ValueError(f"max-energy-pj: {e!r} is not a number of pJ >= 0")
         rq = values.get("require_input_quantizer", False)
         if not isinstance(rq, bool):
             raise ValueError(f"require-input-quantizer: {rq!r} is not true or false")
         budget = cls(**values)
         if budget == cls():
             raise ValueError("check: no budget given (--max-accumulator-bits, --max-macs, "
-                             "--max-weight-memory, --require-input-quantizer or --budget FILE)")
+                             "--max-weight-memory, --max-energy-pj, --require-input-quantizer "
+                             "or --budget FILE)")
         return budget
 
     def to_json(self) -> dict:
@@ -97,8 +106,8 @@ class Violation:
 
     layer: str        # a layer, "model", or "input NAME"
     figure: str
-    value: int | None
-    limit: int | bool
+    value: int | float | None
+    limit: int | float | bool
     message: str
 
     def to_json(self) -> dict:
@@ -149,4 +158,9 @@ def check(facts: ModelFacts, budget: Budget) -> tuple[Violation, ...]:
         out.append(Violation("model", "weight memory", t.parameter_bits, lim,
                              f"model: weight memory (weights + bias) {_n(t.parameter_bits)} bits "
                              f"> limit {_n(lim)} bits ({lim / 8192:,.2f} KiB)"))
+    e = budget.max_energy_pj
+    if e is not None and t.energy_pj > e:
+        out.append(Violation("model", "energy pJ", pj_json(t.energy_pj), e,
+                             f"model: estimated energy {t.energy_pj:,.2f} pJ per inference > "
+                             f"limit {e:,g} pJ"))
     return tuple(out)

@@ -235,6 +235,53 @@ class Counts:
                 ("macs", "weights", "bias", "weight_bits", "bias_bits", "zero_weights", "bops")}
 
 
+def pj_json(v: float) -> float:
+    """An energy in the JSON: to 1e-6 pJ, so that the last bits of a libm call never show."""
+    return round(v, 6)
+
+
+@dataclass(frozen=True)
+class MacEnergy:
+    """What one multiply-accumulate of an operation costs: its multiply and its add, in pJ.
+
+    ``add_bits`` is the width the add is charged at (the `bound` accumulator's,
+    else the `type`'s); None for a float accumulator (an fp32 add).
+    """
+
+    part: str
+    multiply: float
+    add: float
+    add_bits: int | None
+
+    def to_json(self) -> dict:
+        return {"part": self.part, "multiply_pj": pj_json(self.multiply), "add_pj": pj_json(self.add),
+                "add_bits": self.add_bits}
+
+
+@dataclass(frozen=True)
+class Energy:
+    """A layer's energy per inference, in pJ, by where it goes (:mod:`.energy`).
+
+    An estimate for comparing designs (Horowitz 45 nm, as QTools), not a
+    power sign-off.  A part the layer kind does not count is 0.
+    """
+
+    inputs: float = 0.0      # reading the input tensors from SRAM
+    parameters: float = 0.0  # reading weights and bias from SRAM
+    operations: float = 0.0  # multiplies and adds
+    outputs: float = 0.0     # writing the output tensor to SRAM
+    per_mac: tuple[MacEnergy, ...] = ()  # a weight layer's MAC costs, one per operation
+
+    @property
+    def total(self) -> float:
+        return self.inputs + self.parameters + self.operations + self.outputs
+
+    def to_json(self) -> dict:
+        return {"inputs_pj": pj_json(self.inputs), "parameters_pj": pj_json(self.parameters),
+                "operations_pj": pj_json(self.operations), "outputs_pj": pj_json(self.outputs),
+                "total_pj": pj_json(self.total), "per_mac": [m.to_json() for m in self.per_mac]}
+
+
 @dataclass(frozen=True)
 class LayerFacts:
     """Everything the report says about one layer call."""
@@ -252,6 +299,7 @@ class LayerFacts:
     warnings: tuple[str, ...] = ()
     activation: QFact | None = None  # the layer's activation= (None: it has none)
     reported: bool = True  # False: it changes nothing (a Flatten, a Dropout)
+    energy: Energy | None = None  # None: a layer qreport does not analyse
 
     @property
     def accumulator(self) -> Accumulator | None:
@@ -259,6 +307,24 @@ class LayerFacts:
 
     def quantizer(self, role: str) -> QFact | None:
         return dict(self.quantizers).get(role)
+
+    def to_json(self) -> dict:
+        """The layer object of the ``qreport/1`` contract (SPEC section 5)."""
+        a = self.accumulator
+        return {
+            "name": self.name,
+            "class": self.class_name,
+            "inputs": list(self.inputs),
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "quantizers": {role: f.to_json() for role, f in self.quantizers},
+            "operations": [o.to_json() for o in self.operations],
+            "counts": ({**self.counts.to_json(), "energy_pj": pj_json(self.energy.total)}
+                       if self.counts is not None else None),
+            "accumulator": a.to_json() if a is not None else None,
+            "energy": self.energy.to_json() if self.energy is not None else None,
+            "warnings": list(self.warnings),
+        }
 
 
 @dataclass(frozen=True)
@@ -294,6 +360,7 @@ class Totals:
     bops: int
     widest_accumulator: Widest | None = None
     bits_saved: int | None = None  # sum of the operations' bits_saved (None: none known)
+    energy_pj: float = 0.0  # sum of the layers' energy (those qreport analyses)
 
     @property
     def sparsity(self) -> float | None:
@@ -316,6 +383,20 @@ class Totals:
     def macs_share(self, n: int) -> float | None:
         """n MACs as a share of all MACs (None when the model has none)."""
         return n / self.macs if self.macs else None
+
+    def to_json(self) -> dict:
+        """The totals object of the ``qreport/1`` contract."""
+        w = self.widest_accumulator
+        return {
+            "macs": self.macs, "macs_by_operation": dict(self.macs_by_operation),
+            "weights": self.weights, "bias": self.bias, "weight_bits": self.weight_bits,
+            "bias_bits": self.bias_bits, "zero_weights": self.zero_weights,
+            "sparsity": self.sparsity, "bops": self.bops,
+            "float32_bits": self.float32_bits, "compression": self.compression,
+            "widest_accumulator": w.to_json() if w is not None else None,
+            "bits_saved": self.bits_saved,
+            "energy_pj": pj_json(self.energy_pj),
+        }
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from . import operations as ops
+from .energy import layer_energy
 from .accumulator import Bound, output_type
 from .facts import FLOAT, InputFacts, LayerFacts, QFact, Totals, Widest, float_fact
 from .geometry import Part, with_bias
@@ -38,13 +39,14 @@ def propagate(layers, input_keys, inputs: list[InputFacts]):
     for d in layers:
         xs = [types.get(k, FLOAT) for k in d.in_keys]
         f, w = _layer(d, xs, warnings)
+        f = dataclasses.replace(f, energy=layer_energy(f, d))
         for k in d.out_keys:
             types[k] = f.output_type
         if w is not None:
             work[d.name] = w
-        # a layer that changes nothing (a Flatten, a Dropout) is not reported
+        # a layer that changes nothing and costs nothing (a Flatten, a Dropout) is not reported
         if not (w is not None or f.output_type != (xs[0] if xs else FLOAT) or f.warnings
-                or len(xs) > 1):
+                or len(xs) > 1 or (f.energy is not None and f.energy.total > 0)):
             f = dataclasses.replace(f, reported=False)
         facts.append(f)
     if not any(f.operations for f in facts):
@@ -123,5 +125,6 @@ def totals(layers: list[LayerFacts]) -> Totals:
     return Totals(macs=s("macs"), macs_by_operation=tuple(sorted(by_op.items())),
                   weights=s("weights"), bias=s("bias"), weight_bits=s("weight_bits"),
                   bias_bits=s("bias_bits"), zero_weights=zeros, bops=s("bops"),
-                  widest_accumulator=widest, bits_saved=sum(saved) if saved else None)
+                  widest_accumulator=widest, bits_saved=sum(saved) if saved else None,
+                  energy_pj=sum(f.energy.total for f in layers if f.energy is not None))
 

@@ -116,6 +116,7 @@ class OperationView:
     inferred: str   # the `type` accumulator: what hls4ml infers from the types alone
     bound: str      # the exact `bound` accumulator's type
     saved: str      # bits the bound saves over it ("" when either has no width)
+    mac_energy: str  # what one MAC costs ("" without an energy estimate)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,8 @@ class LayerView:
     quantizers: tuple[QuantizerRow, ...]
     operations: tuple[OperationView, ...]
     counts: tuple[tuple[str, str], ...]
+    energy: tuple[tuple[str, str], ...]   # where the energy goes (empty: none or not estimated)
+    energy_total: str                     # "" when not estimated
     warnings: tuple[str, ...]
     charts: tuple[Markup, ...]
     op_names: tuple[str, ...]   # one per operation (a separable layer has two)
@@ -186,6 +189,8 @@ class Page:
     json: Markup | None
     front: bool = True
     last: bool = True
+    energy_caveat: str = T.ENERGY_CAVEAT
+    kind: str = "datasheet"
 
 
 def _qrow(role: str, f: QFact) -> QuantizerRow:
@@ -208,7 +213,7 @@ def _acc_rows(a) -> tuple[AccRow, ...]:
     return tuple(rows)
 
 
-def _op_view(o) -> OperationView:
+def _op_view(o, mac) -> OperationView:
     a = o.accumulator
     pcw = a.per_channel_width
     return OperationView(
@@ -222,7 +227,8 @@ def _op_view(o) -> OperationView:
         spread=f"{min(pcw)}–{max(pcw)} bits over {len(pcw)} channels" if pcw else "",
         inferred=a.type.fixed or "" if a.type is not None else "",
         bound=a.bound.fixed or "" if a.bound is not None else "",
-        saved="" if o.bits_saved is None else T.bits(o.bits_saved))
+        saved="" if o.bits_saved is None else T.bits(o.bits_saved),
+        mac_energy=T.mac_energy(mac) if mac is not None else "")
 
 
 def _layer_charts(l: LayerFacts, chart) -> tuple[Markup, ...]:
@@ -251,13 +257,15 @@ def _layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
                   ("zero weights", f"{T.integer(c.zero_weights)} ({T.percent(c.sparsity) or 'no weights'})"),
                   ("BOPs", T.integer(c.bops)))
     row = T.counts_cells(l)
+    macs = dict((m.part, m) for m in l.energy.per_mac) if l.energy is not None else {}
     return LayerView(
         id=f"layer-{i}", number=str(i + 1), name=l.name, class_name=l.class_name,
         inputs=", ".join(l.inputs) or "—", input_shape=T.shape(l.input_shape),
         output_shape=T.shape(l.output_shape),
         quantizers=tuple(_qrow(role, f) for role, f in l.quantizers),
-        operations=tuple(_op_view(o) for o in l.operations),
-        counts=counts, warnings=tuple(l.warnings),
+        operations=tuple(_op_view(o, macs.get(o.part)) for o in l.operations),
+        counts=counts, energy=T.energy_parts(l.energy),
+        energy_total=T.energy(l.energy.total) if l.energy is not None else "", warnings=tuple(l.warnings),
         charts=_layer_charts(l, chart) if chart is not None and sheet else (),
         op_names=tuple(o.name for o in l.operations),
         macs=row[0], weights=row[1], weight_bits=row[2],
@@ -459,11 +467,17 @@ def render_parts(facts: ModelFacts, meta: dict, paper: str = "a4", sheets: str =
     """
     chart = Charts(inline=False)
     page = page_data(facts, meta, None, "pdf", paper, chart, sheets)
+    return split_parts("report.html", page, paper, part_cost), chart.assets
+
+
+def split_parts(template: str, page, paper: str, part_cost: float = PART_COST) -> list[str]:
+    """A print page (with ``sheets``, ``front``, ``last``) rendered as parts: the front
+    matter, then each run of sheets (:func:`plan_parts`), every part a whole document."""
     css = _page_css("pdf", paper)
-    tpl = _env().get_template("report.html")
+    tpl = _env().get_template(template)
     runs = plan_parts(list(page.sheets), part_cost)
     out = [tpl.render(page=replace(page, sheets=(), last=not runs), css=css)]
     for k, run in enumerate(runs):
         out.append(tpl.render(page=replace(page, sheets=tuple(run), front=False,
                                            last=k == len(runs) - 1), css=css))
-    return out, chart.assets
+    return out

@@ -495,7 +495,8 @@ def _render_pdf(parts, meta, assets, paper, refused, workers: Workers, stats) ->
     md = {"/Title": meta["name"],
           "/Creator": f"qreport {meta.get('qreport') or ''}".strip(),
           "/Producer": "WeasyPrint, pypdf",
-          "/Subject": f"Hardware datasheet of {meta.get('file', '')} (sha256 {meta.get('sha256', '')})",
+          "/Subject": meta.get("subject") or
+                      f"Hardware datasheet of {meta.get('file', '')} (sha256 {meta.get('sha256', '')})",
           "/Keywords": "qreport, QKeras, quantization, accumulator"}
     date = source_datetime()
     if date is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..analysis.facts import ModelFacts
-from .text import (accumulator_cell, bits, counts_cells, inferred_cell, integer, kib, part_label,
-                   percent)
+from .text import (accumulator_cell, bits, counts_cells, energy, inferred_cell, integer, kib,
+                   part_label, percent)
 
 
 def summary_text(facts: ModelFacts, meta: dict) -> str:
@@ -44,6 +44,7 @@ def summary_text(facts: ModelFacts, meta: dict) -> str:
         out.append(f"  widest acc.    {w.fixed}  ({part_label(w.layer, w.part)})")
     if t.bits_saved is not None:
         out.append(f"  bits saved     {bits(t.bits_saved)} of accumulator vs what hls4ml infers")
+    out.append(f"  energy         {energy(t.energy_pj)} per inference (estimate; not a power sign-off)")
     if facts.warnings:
         out += ["", "warnings:"] + [f"  - {m}" for m in facts.warnings]
     return "\n".join(out) + "\n"

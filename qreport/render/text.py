@@ -81,6 +81,38 @@ def si(v, _pos=None) -> str:
     return f"{v:g}"
 
 
+def energy(pj: float | None) -> str:
+    """An energy estimate with four significant digits in pJ, nJ, µJ or mJ (``—``: none)."""
+    if pj is None:
+        return "—"
+    if pj == 0:
+        return "0 pJ"
+    for div, unit in ((1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ")):
+        if pj >= div:
+            return f"{pj / div:.4g} {unit}"
+    return f"{pj:.4g} pJ"
+
+
+def energy_parts(e) -> tuple[tuple[str, str], ...]:
+    """Where a layer's energy goes, the parts it has (empty when not estimated)."""
+    if e is None:
+        return ()
+    parts = (("inputs read", e.inputs), ("parameters read", e.parameters),
+             ("operations", e.operations), ("outputs written", e.outputs))
+    return tuple((k, energy(v)) for k, v in parts if v)
+
+
+def mac_energy(m) -> str:
+    """What one MAC of an operation costs: ``0.151 pJ multiply + 0.0531 pJ add at 17 bits``."""
+    at = f"at {m.add_bits} bits" if m.add_bits is not None else "in fp32"
+    return f"{energy(m.multiply)} multiply + {energy(m.add)} add {at} = {energy(m.multiply + m.add)}"
+
+
+#: What every page says of the energy figures.
+ENERGY_CAVEAT = ("an estimate for comparing designs (Horowitz 45 nm, as QTools: arithmetic "
+                 "and SRAM traffic), not a power sign-off")
+
+
 def part_label(layer: str, part: str) -> str:
     """``layer`` for a layer's only operation, ``layer (pointwise)`` for a part."""
     return layer + (f" ({part})" if part != "main" else "")
@@ -145,6 +177,7 @@ class Summary:
     widest_where: str
     bits_saved: str
     saved_where: str
+    energy: str
 
 
 
@@ -164,10 +197,44 @@ def summary(facts) -> Summary:
         widest=f"{w.width} bits" if w is not None else "—",
         widest_where=part_label(w.layer, w.part) if w is not None else "",
         bits_saved=bits(t.bits_saved),
-        saved_where=_saved_where(facts))
+        saved_where=_saved_where(facts),
+        energy=energy(t.energy_pj))
 
 
 def _saved_where(facts) -> str:
     """Over how many accumulators the bits are saved, for the cover."""
     n = sum(1 for l in facts.layers for o in l.operations if o.bits_saved is not None)
     return f"{n} accumulator{'s' if n != 1 else ''}" if n else "no fixed widths"
+
+
+def fact_value(v, path: str = "") -> str:
+    """A fact's value in a diff: numbers exact, energies in pJ/nJ, lists joined, None a dash."""
+    if path.endswith("_pj") and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return energy(v)
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return num(v) if len(repr(v)) <= 12 else f"{v:,.6g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(fact_value(x) for x in v) + "]"
+    return str(v)
+
+
+def delta(d, pct, path: str = "") -> str:
+    """A total's change: ``+1,024 (+12.5%)``, ``+305.9 pJ (+12.8%)``; empty when it did not move."""
+    if not d:
+        return ""
+    sign = "+" if d > 0 else MINUS
+    if path.endswith("_pj"):
+        mag = energy(abs(d))
+    else:
+        mag = f"{abs(d):,}" if isinstance(d, int) else f"{abs(d):,.6g}"
+    return f"{sign}{mag}" + (f" ({sign}{abs(pct):.1f}%)" if pct is not None else "")
+
+
+#: How a diff marks a cost figure's move.
+VERDICT_MARK = {"regression": "▲ worse", "improvement": "▼ better", None: ""}

@@ -1,0 +1,147 @@
+"""The HTML (and print HTML for the PDF) of a diff: the datasheet's look and sheets.
+
+A summary page (the two models, the verdict, the totals old → new), a table
+of changes (each changed layer's key facts), then the full sheets of the
+changed and added layers, as the new model's datasheet shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from ..analysis.diff import ModelDiff
+from . import text as T
+from .html import (Charts, LayerView, _env, _layer_view, _page_css, _script_json, source_datetime,
+                   split_parts)
+from .jsonreport import model_block
+from .markdown import KEY_PATH
+
+
+@dataclass(frozen=True)
+class Figure:
+    big: str
+    label: str
+    verdict: str    # css class: regression, improvement or ""
+
+
+@dataclass(frozen=True)
+class TotalRow:
+    fact: str
+    old: str
+    new: str
+    change: str
+    verdict: str
+    mark: str
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    layer: str
+    anchor: str     # the layer's sheet id ("" without a sheet)
+    status: str
+    path: str
+    old: str
+    new: str
+    verdict: str
+    mark: str
+
+
+@dataclass(frozen=True)
+class DiffPage:
+    """Everything diff.html shows, as strings."""
+
+    title: str
+    meta: dict       # the new model's block (tool versions for the header)
+    old: dict
+    new: dict
+    media: str
+    paper: str
+    date: str | None
+    changed: bool
+    figures: tuple[Figure, ...]
+    totals: tuple[TotalRow, ...]
+    changes: tuple[ChangeRow, ...]
+    sheets: tuple[LayerView, ...]
+    sheets_note: str
+    json: Markup | None
+    front: bool = True
+    last: bool = True
+    energy_caveat: str = T.ENERGY_CAVEAT
+    kind: str = "diff"
+
+
+def _v(verdict: str | None) -> str:
+    return verdict or ""
+
+
+def _figures(d: ModelDiff) -> tuple[Figure, ...]:
+    by = {t.fact: t for t in d.totals}
+    out = [Figure(str(d.count("regression")), "regressions<br>cost figures that grew",
+                  "regression" if d.count("regression") else ""),
+           Figure(str(d.count("improvement")), "improvements<br>cost figures that shrank",
+                  "improvement" if d.count("improvement") else ""),
+           Figure(str(d.status_count("changed") + d.status_count("added") + d.status_count("removed")),
+                  f"layers changed<br>{d.status_count('added')} added, "
+                  f"{d.status_count('removed')} removed", "")]
+    for fact, label in (("macs", "MACs"), ("weight_bits", "weight memory, bits"),
+                        ("energy_pj", "energy per inference (est.)")):
+        t = by.get(fact)
+        if t is None:
+            continue
+        show = T.energy(t.new) if fact == "energy_pj" else T.fact_value(t.new)
+        change = T.delta(t.delta, t.percent, t.fact) or "unchanged"
+        out.append(Figure(show, f"{label}<br>{change}", _v(t.verdict)))
+    return tuple(out)
+
+
+def diff_page(d: ModelDiff, old_meta: dict, new_meta: dict, data: dict | None,
+              media: str = "screen", paper: str = "a4", chart: Charts | None = None) -> DiffPage:
+    """The diff's page data: summary, totals, changes and the changed layers' sheets."""
+    index = {l.name: i for i, l in enumerate(d.new.layers)}
+    news = {l.name: l for l in d.new.layers}
+    sheets = tuple(_layer_view(index[ld.name], news[ld.name], chart, True)
+                   for ld in d.layers if ld.status in ("changed", "added"))
+    ids = {v.name: v.id for v in sheets}
+    rows = []
+    for ld in d.layers:
+        if ld.status in ("added", "removed"):
+            rows.append(ChangeRow(ld.name, ids.get(ld.name, ""), ld.status, f"layer {ld.status}",
+                                  "—" if ld.status == "added" else ld.class_name,
+                                  ld.class_name if ld.status == "added" else "—", "", ""))
+        for c in ld.changes:
+            if KEY_PATH.search(c.path) and not c.alias:
+                rows.append(ChangeRow(ld.name, ids.get(ld.name, ""), ld.status, c.path,
+                                      T.fact_value(c.old, c.path), T.fact_value(c.new, c.path),
+                                      _v(c.verdict), T.VERDICT_MARK[c.verdict]))
+    totals = tuple(TotalRow(t.fact, T.fact_value(t.old, t.fact), T.fact_value(t.new, t.fact),
+                            T.delta(t.delta, t.percent, t.fact), _v(t.verdict), T.VERDICT_MARK[t.verdict])
+                   for t in d.totals if not isinstance(t.new, dict))
+    when = source_datetime()
+    removed = d.status_count("removed")
+    note = (f"{len(sheets)} changed or added layer{'s' if len(sheets) != 1 else ''}, as the new "
+            "model's datasheet shows them" + (f"; {removed} removed (see the old model's datasheet)"
+                                              if removed else ""))
+    return DiffPage(
+        title=f"{old_meta['name']} → {new_meta['name']}", meta=new_meta,
+        old=model_block(d.old, old_meta), new=model_block(d.new, new_meta), media=media, paper=paper,
+        date=when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else None,
+        changed=d.changed, figures=_figures(d), totals=totals, changes=tuple(rows),
+        sheets=sheets, sheets_note=note,
+        json=Markup(_script_json(data)) if data is not None else None)
+
+
+def render_diff_html(d: ModelDiff, old_meta: dict, new_meta: dict, data: dict) -> str:
+    """The self-contained HTML of a diff, its JSON (``qreport-diff/1``) embedded."""
+    chart = Charts(inline=True)
+    page = diff_page(d, old_meta, new_meta, data, "screen", "a4", chart)
+    return _env().get_template("diff.html").render(page=page, css=_page_css("screen", "a4"))
+
+
+def render_diff_parts(d: ModelDiff, old_meta: dict, new_meta: dict,
+                      paper: str = "a4") -> tuple[list[str], dict[str, bytes]]:
+    """The diff's print HTML in parts (front matter, then runs of sheets), and chart assets."""
+    chart = Charts(inline=False)
+    page = diff_page(d, old_meta, new_meta, None, "pdf", paper, chart)
+    return split_parts("diff.html", page, paper), chart.assets
