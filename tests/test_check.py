@@ -17,7 +17,8 @@ def _run(capsys, *args):
 
 
 # jet_mlp, by hand from its JSON: bounds fc1 17, fc2 15, fc3 15, output 14 bits;
-# 4,256 MACs; 25,536 weight bits + 798 bias bits = 26,334 bits; input assumed.
+# 4,256 MACs; 25,536 weight bits + 798 bias bits = 26,334 bits; input assumed;
+# energy 2,394.700024 pJ (QTools' 2,438 pJ less 43.6 pJ of narrower adds: test_energy.py).
 @pytest.mark.parametrize("flags,over", [
     (["--max-accumulator-bits", "17"], []),
     (["--max-accumulator-bits", "16"], ["fc1: accumulator ap_fixed<17,4> is 17 bits > limit 16 bits"]),
@@ -29,6 +30,9 @@ def _run(capsys, *args):
                                              "limit 26,333 bits"]),
     (["--max-weight-memory", "4KiB"], []),      # 32,768 bits
     (["--max-weight-memory", "3KiB"], ["limit 24,576 bits (3.00 KiB)"]),
+    (["--max-energy-pj", "2394.71"], []),
+    (["--max-energy-pj", "2394.69"], ["model: estimated energy 2,394.70 pJ per inference > "
+                                      "limit 2,394.69 pJ"]),
     (["--require-input-quantizer", "--input-quantizer", "quantized_bits(8,0,1)"], []),
     (["--require-input-quantizer"], ["input jets: type assumed (quantized_relu(8,0))"]),
 ])
@@ -48,11 +52,14 @@ def test_each_budget_in_and_over(capsys, flags, over):
 def test_budget_file_and_flags_over_it(capsys, tmp_path):
     f = tmp_path / "budget.toml"
     f.write_text('max_accumulator_bits = 16\nmax-macs = 100000\nmax_weight_memory = "64KiB"\n'
-                 'require_input_quantizer = false\n')
+                 'max_energy_pj = 2500\nrequire_input_quantizer = false\n')
     code, out, _ = _run(capsys, "--budget", str(f))
     assert code == 3 and out.startswith("fc1: accumulator")
     code, out, _ = _run(capsys, "--budget", str(f), "--max-accumulator-bits", "17")
     assert code == 0 and out == "qreport check: jet_mlp: within budget\n"
+    code, out, _ = _run(capsys, "--budget", str(f), "--max-accumulator-bits", "17",
+                        "--max-energy-pj", "2000")
+    assert code == 3 and out.startswith("model: estimated energy 2,394.70 pJ")
 
 
 def test_json_verdict(capsys):
@@ -71,6 +78,8 @@ def test_json_verdict(capsys):
     (["--max-weight-memory", "300"], "give a number and a unit"),
     (["--max-weight-memory", "1.5bits"], "whole number of bits"),
     (["--max-macs", "-1"], "not a whole number"),
+    (["--max-energy-pj", "-1"], "not a number of pJ"),
+    (["--max-energy-pj", "nan"], "not a number of pJ"),
     (["--budget", "/nonexistent.toml"], "--budget"),
 ])
 def test_usage_errors_exit_2(capsys, args, msg):
@@ -82,6 +91,7 @@ def test_usage_errors_exit_2(capsys, args, msg):
 def test_bad_budget_files_exit_2(capsys, tmp_path):
     for text, msg in (("max_macs = [", "not TOML"), ("max_energy = 3", "unknown key 'max_energy'"),
                       ('max_macs = "many"', "not a whole number"),
+                      ('max_energy_pj = "2 nJ"', "not a number of pJ"),
                       ("require_input_quantizer = 1", "not true or false")):
         f = tmp_path / "b.toml"
         f.write_text(text)

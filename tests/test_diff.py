@@ -196,3 +196,21 @@ def test_diff_markdown_escapes_layer_names():
     html = MarkdownIt("gfm-like").render(diff_markdown(diff(a, b), meta, meta))
     assert "<a " not in html and "<img" not in html
     assert np.sum([s in html for s in ("removed", "added")]) == 2
+
+
+def test_diff_markdown_is_cut_with_a_line_that_says_so(jet):
+    import re
+
+    from qreport.render.markdown import diff_markdown
+
+    old, om, new, nm = jet
+    d = diff(old, new)
+    full = diff_markdown(d, om, nm)
+    limit = len(full) - 500
+    text = diff_markdown(d, om, nm, limit=limit)
+    assert len(text) <= limit
+    shown = len(re.findall(r"^\| `(fc2|relu2|output)` \|", text, re.M))
+    total = len(re.findall(r"^\| `(fc2|relu2|output)` \|", full, re.M))
+    left = total - shown
+    assert 0 < left < total
+    assert f"*{left} more changes left out to stay under {limit:,} characters" in text

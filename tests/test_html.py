@@ -36,15 +36,15 @@ class GoldHTML(SingleFileSnapshotExtension):
         return test_location.testname.split("[", 1)[1].rstrip("]")
 
     def discover_snapshots(self, *, test_location, ignore_extensions=None):
-        # sample_reports/ also holds the JSON and PDF reports: they are not
-        # this extension's, and syrupy must never count them unused (and
-        # delete them on --snapshot-update).
+        # sample_reports/ also holds the JSON and PDF reports and the diff's
+        # HTML (test_samples.py): they are not this extension's, and syrupy
+        # must never count them unused (and delete them on --snapshot-update).
         from syrupy.data import SnapshotCollections
 
         kept = SnapshotCollections()
         for c in super().discover_snapshots(test_location=test_location,
                                             ignore_extensions=ignore_extensions):
-            if c.location.endswith(".html"):
+            if os.path.basename(c.location) in {f"{e}.html" for e in EXAMPLES}:
                 kept.add(c)
         return kept
 

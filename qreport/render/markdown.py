@@ -53,6 +53,18 @@ def _layer_rows(facts: ModelFacts) -> list[tuple[str, ...]]:
     return rows
 
 
+def _longest(doc, n: int, limit: int) -> str:
+    """doc(k) with the most table rows k <= n that keeps it within limit characters."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(doc(mid)) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return doc(lo)
+
+
 def markdown(facts: ModelFacts, meta: dict, limit: int = LIMIT) -> str:
     """The Markdown report of a model.
 
@@ -111,14 +123,7 @@ def markdown(facts: ModelFacts, meta: dict, limit: int = LIMIT) -> str:
         tail[:4 + len(facts.warnings)] = [
             "### Warnings", "", *_fenced([f"- {len(facts.warnings)} warnings, too long for "
                                           "this comment: the JSON report lists them"]), ""]
-    lo, hi = 0, len(rows)  # the most rows that fit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if len(doc(mid)) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    return doc(lo)
+    return _longest(doc, len(rows), limit)
 
 
 #: The fact paths a diff's Markdown and pages show first (a layer's key facts).
@@ -170,11 +175,4 @@ def diff_markdown(d, old_meta: dict, new_meta: dict, limit: int = LIMIT) -> str:
                           f"{limit:,} characters: the JSON diff has them all.*"]
         return "\n".join(head + ["### Layer changes", "", *table, ""] + tail)
 
-    lo, hi = 0, len(changes)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if len(doc(mid)) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    return doc(lo)
+    return _longest(doc, len(changes), limit)
