@@ -71,32 +71,46 @@ def _ax(fig, **kw):
         return fig.add_subplot(1, 1, 1, **kw)
 
 
-def macs_by_layer(layers: list[str], ops: list[str], table: list[list[int]], prefix: str) -> str:
+def _bars_height(n: int, width: float) -> float:
+    """Inches of a bar chart of n layers: a half-width chart packs its bars tighter."""
+    return 1.0 + 0.22 * max(n, 3) if width >= 6 else 1.0 + 0.16 * max(n, 3)
+
+
+def macs_by_layer(layers: list[str], ops: list[str], table: list[list[int]], prefix: str,
+                  width: float = 7.0) -> str:
     """Horizontal stacked bars: MACs per layer, one segment per operation type."""
-    fig = _fig(7.0, 1.0 + 0.22 * max(len(layers), 3))
+    return stacked_by_layer(layers, ops, table, "multiply-accumulates per inference (MACs)", prefix,
+                            width)
+
+
+def stacked_by_layer(layers: list[str], segments: list[str], table: list[list[float]],
+                     xlabel: str, prefix: str, width: float = 7.0) -> str:
+    """Horizontal stacked bars: one bar per layer, one segment per column of ``table``."""
+    fig = _fig(width, _bars_height(len(layers), width))
     with matplotlib.rc_context(RC):
         ax = _ax(fig)
         y = list(range(len(layers)))
         left = [0] * len(layers)
-        for j, op in enumerate(ops):
+        for j, name in enumerate(segments):
             vals = [row[j] for row in table]
             ax.barh(y, vals, left=left, color=FILLS[j % 6], hatch=HATCHES[j % 6],
-                    edgecolor=EDGE, linewidth=0.4, label=op, height=0.7)
+                    edgecolor=EDGE, linewidth=0.4, label=name, height=0.7)
             left = [a + b for a, b in zip(left, vals)]
         ax.set_yticks(y, layers)
         ax.invert_yaxis()
-        ax.set_xlabel("multiply-accumulates per inference (MACs)")
+        ax.set_xlabel(xlabel)
         ax.ticklabel_format(axis="x", style="plain")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(si))
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(len(ops), 4), borderaxespad=0.2)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(len(segments), 4 if width >= 6 else 2),
+                  borderaxespad=0.2)
         fig.tight_layout(pad=0.4)
     return _svg(fig, prefix)
 
 
 def memory_by_layer(layers: list[str], weight_bits: list[int], bias_bits: list[int],
-                    prefix: str) -> str:
+                    prefix: str, width: float = 7.0) -> str:
     """Horizontal stacked bars: weight and bias memory per layer, in kibibits."""
-    fig = _fig(7.0, 1.0 + 0.22 * max(len(layers), 3))
+    fig = _fig(width, _bars_height(len(layers), width))
     with matplotlib.rc_context(RC):
         ax = _ax(fig)
         y = list(range(len(layers)))
@@ -113,9 +127,10 @@ def memory_by_layer(layers: list[str], weight_bits: list[int], bias_bits: list[i
     return _svg(fig, prefix)
 
 
-def bit_profile(labels: list[str], series: dict[str, list], prefix: str) -> str:
+def bit_profile(labels: list[str], series: dict[str, list], prefix: str,
+                width: float = 7.0) -> str:
     """Bit widths per operation: one marker style per series (None = unknown)."""
-    fig = _fig(7.0, 2.8)
+    fig = _fig(width, 2.8 if width >= 6 else 2.5)
     markers = {"weight bits": ("s", "-"), "input bits": ("^", ":"),
                "accumulator (bound)": ("o", "-"), "accumulator (type)": ("D", "--"),
                "accumulator (sampled)": ("v", "-.")}
@@ -137,7 +152,8 @@ def bit_profile(labels: list[str], series: dict[str, list], prefix: str) -> str:
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", color="#dddddd", linewidth=0.5)
         ax.set_axisbelow(True)
-        ax.legend(loc="upper left", ncols=3, bbox_to_anchor=(0, 1.18))
+        ax.legend(loc="upper left", ncols=3 if width >= 6 else 2,
+                  bbox_to_anchor=(0, 1.18 if width >= 6 else 1.3))
         fig.tight_layout(pad=0.4)
     return _svg(fig, prefix)
 

@@ -166,6 +166,7 @@ class ChartView:
 
     title: str
     svg: Markup
+    half: bool = False   # half the width, beside the next half chart
 
 
 @dataclass(frozen=True)
@@ -282,10 +283,21 @@ def _model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
     op_names = [k for k, _ in facts.totals.macs_by_operation]
     table = [[sum(o.macs for o in l.operations if o.name == k) for k in op_names] for l in ops_layers]
     t1, t2 = "MACs per layer, by operation type", "Parameter memory per layer"
-    out = [ChartView(t1, chart(charts.macs_by_layer(names, op_names, table, "m1"), t1)),
+    spent = [l for l in facts.layers if l.energy is not None and l.energy.total > 0]
+    parts = [p for p in (("inputs read", "inputs"), ("parameters read", "parameters"),
+                         ("operations", "operations"), ("outputs written", "outputs"))
+             if any(getattr(l.energy, p[1]) for l in spent)]
+    t4 = "Energy per layer (estimate)"
+    # two by two: the work (MACs, energy), then the storage (memory, bit widths)
+    out = [ChartView(t1, chart(charts.macs_by_layer(names, op_names, table, "m1", width=HALF), t1),
+                     half=True),
+           ChartView(t4, chart(charts.stacked_by_layer(
+               [l.name for l in spent], [p[0] for p in parts],
+               [[getattr(l.energy, p[1]) for p in parts] for l in spent],
+               "energy per inference (pJ)", "m4", width=HALF), t4), half=True),
            ChartView(t2, chart(charts.memory_by_layer(
                names, [l.counts.weight_bits for l in ops_layers],
-               [l.counts.bias_bits for l in ops_layers], "m2"), t2))]
+               [l.counts.bias_bits for l in ops_layers], "m2", width=HALF), t2), half=True)]
     labels, series = [], {"weight bits": [], "input bits": [], "accumulator (bound)": [],
                           "accumulator (type)": [], "accumulator (sampled)": []}
     for l in ops_layers:
@@ -298,11 +310,14 @@ def _model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
             series["accumulator (type)"].append(a.type.width if a.type else None)
             series["accumulator (sampled)"].append(a.sampled.width if a.sampled else None)
     t3 = "Bit widths per operation"
-    out.append(ChartView(t3, chart(charts.bit_profile(labels, series, "m3"), t3)))
+    out.append(ChartView(t3, chart(charts.bit_profile(labels, series, "m3", width=HALF), t3),
+                         half=True))
     return tuple(out)
 
 
 SHEETS = ("all", "mac", "none")
+#: Inches of a model chart, each half the page's width (two side by side).
+HALF = 3.45
 
 
 def source_datetime() -> datetime.datetime | None:

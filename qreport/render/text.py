@@ -103,9 +103,9 @@ def energy_parts(e) -> tuple[tuple[str, str], ...]:
 
 
 def mac_energy(m) -> str:
-    """What one MAC of an operation costs: ``0.151 pJ multiply + 0.0531 pJ add at 17 bits``."""
-    at = f"at {m.add_bits} bits" if m.add_bits is not None else "in fp32"
-    return f"{energy(m.multiply)} multiply + {energy(m.add)} add {at} = {energy(m.multiply + m.add)}"
+    """What one MAC of an operation costs: ``0.2041 pJ (0.151 multiply + 0.05313 add, 17 bits)``."""
+    at = f"{m.add_bits} bits" if m.add_bits is not None else "fp32"
+    return f"{energy(m.multiply + m.add)} ({m.multiply:.4g} multiply + {m.add:.4g} add, {at})"
 
 
 #: What every page says of the energy figures.
