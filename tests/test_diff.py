@@ -185,17 +185,24 @@ def test_bad_inputs_are_one_line_and_write_nothing(tmp_path, capsys):
     assert "unknown output format" in capsys.readouterr().err
 
 
-def test_diff_markdown_escapes_layer_names():
+def test_diff_markdown_and_html_escape_layer_names():
     from markdown_it import MarkdownIt
 
+    from qreport.render.diffhtml import render_diff_html
     from qreport.render.markdown import diff_markdown
 
     a = analyse(_chain(["fc1", "x](http:evil.example)", "out"], [8, 8, 2], 1))
     b = analyse(_chain(["fc1", "<img src=x onerror=alert(1)>", "out"], [8, 8, 2], 1))
-    meta = {"name": "m", "file": "m.keras", "sha256": "0" * 64}
-    html = MarkdownIt("gfm-like").render(diff_markdown(diff(a, b), meta, meta))
+    meta = {"name": "m<b>", "file": "m.keras", "sha256": "0" * 64, "keras": "3", "qkeras": "1",
+            "qreport": "0"}
+    d = diff(a, b)
+    html = MarkdownIt("gfm-like").render(diff_markdown(d, meta, meta))
     assert "<a " not in html and "<img" not in html
     assert np.sum([s in html for s in ("removed", "added")]) == 2
+    page = render_diff_html(d, meta, meta, diff_dict(d, meta, meta))
+    body = page.split('id="qreport-data">')[0]
+    assert "<img" not in page and "<b>" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
 
 
 def test_diff_markdown_is_cut_with_a_line_that_says_so(jet):
