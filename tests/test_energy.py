@@ -179,3 +179,25 @@ def test_matches_qtools(name):
             assert l.energy.outputs == pytest.approx(e["outputs"], abs=0.006), l.name
         compared += 1
     assert compared >= 3
+
+
+def test_pooling_and_add_by_hand():
+    """Average pooling reads its input and adds each window; an Add adds its inputs."""
+    import keras
+
+    x = keras.Input((4, 4, 2), name="x")
+    p = keras.layers.AveragePooling2D(2, name="pool")(x)
+    m = keras.Model(x, keras.layers.Add(name="add")([p, p]))
+    facts = analyse(m, ["quantized_relu(4,0)"])
+    pool, add_ = facts.layers
+    s = sram_word()
+    # 32 inputs x 4 bits = 128 bits: two 64-bit reads. 8 outputs, 3 adds each, on the
+    # window sum's grid: [0, 4 x 15/16] in steps of 1/16 is 2 integer + 4 fractional bits.
+    assert pool.energy.inputs == pytest.approx(2 * s, rel=1e-12)
+    assert pool.energy.operations == pytest.approx(8 * 3 * add(6), rel=1e-12)
+    assert (pool.energy.parameters, pool.energy.outputs) == (0, 0)
+    # the average is [0, 15/16] in steps of 1/64; the sum of two is [0, 1.875]: 1 + 6 = 7 bits
+    assert add_.output_type.bits == 7
+    assert add_.energy.operations == pytest.approx(8 * add(7), rel=1e-12)
+    assert add_.energy.total == add_.energy.operations
+    assert facts.totals.energy_pj == pytest.approx(2 * s + 24 * add(6) + 8 * add(7), rel=1e-12)
