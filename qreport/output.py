@@ -18,7 +18,8 @@ def check_output_path(out: str, model_path: str | None, formats: tuple[str, ...]
         raise QReportError(f"{out}: output directory {d} does not exist")
     if os.path.isdir(out):
         raise QReportError(f"{out}: is a directory")
-    if model_path and os.path.exists(out) and os.path.samefile(out, model_path):
+    if model_path and os.path.exists(out) and os.path.exists(model_path) \
+            and os.path.samefile(out, model_path):
         raise QReportError(f"{out}: output path is the model file itself")
     if not os.access(d, os.W_OK):
         raise QReportError(f"{out}: output directory {d} is not writable")

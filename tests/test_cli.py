@@ -250,3 +250,15 @@ def test_unregistered_custom_layer_names_the_class(tmp_path, capsys):
     assert main(["build", str(p), "-o", str(tmp_path / "o.json")]) == 1
     err = capsys.readouterr().err
     assert "MyOwnLayer" in err and err.count("\n") == 1
+
+
+def test_missing_model_over_an_existing_report_is_one_clear_line(tmp_path, capsys):
+    """The output check compared the report with a model file that is not there."""
+    out = tmp_path / "r.json"
+    out.write_text("the user's old report")
+    for argv in (["build", str(tmp_path / "missing.keras"), "-o", str(out)],
+                 ["diff", str(tmp_path / "missing.keras"), "example:jet_mlp", "-o", str(out)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "missing.keras: no such file" in err, err
+        assert out.read_text() == "the user's old report"
