@@ -247,10 +247,8 @@ def diff_files(old_path: str, new_path: str, out: str, opts: Options):
     """
     from .analysis.diff import diff
 
-    fmt = check_output_path(out, None, DIFF_FORMATS)
-    for p in (old_path, new_path):
-        if os.path.exists(out) and os.path.exists(p) and os.path.samefile(out, p):
-            raise QReportError(f"{out}: output path is a model file itself")
+    fmt = check_output_path(out, old_path, DIFF_FORMATS)
+    check_output_path(out, new_path, DIFF_FORMATS)
     workers = None
     if fmt == "pdf":
         from .render.pdf import Workers

@@ -60,6 +60,11 @@ def flatten(obj, prefix: str = "") -> dict[str, object]:
     return {prefix: obj}
 
 
+def _union(a: dict, b: dict) -> list[str]:
+    """The paths of both, the new object's order first."""
+    return list(b) + [p for p in a if p not in b]
+
+
 @dataclass(frozen=True)
 class Change:
     """One fact that differs: its path, old and new values, and its verdict.
@@ -87,7 +92,7 @@ def _aliases(layer: dict) -> re.Pattern:
 def changes(old: dict, new: dict) -> tuple[Change, ...]:
     """Every fact path whose value differs, in the new object's order (then the old's)."""
     a, b = flatten(old), flatten(new)
-    paths = list(b) + [p for p in a if p not in b]
+    paths = _union(a, b)
     alias_a, alias_b = _aliases(old), _aliases(new)
     out = []
     for p in paths:
@@ -163,6 +168,7 @@ def diff(old: ModelFacts, new: ModelFacts) -> ModelDiff:
     olds = {l.name: l for l in old.layers}
     news = {l.name: l for l in new.layers}
     old_order = [l.name for l in old.layers]
+    position = {name: i for i, name in enumerate(old_order)}
     out: list[LayerDiff] = []
     emitted: set[str] = set()
 
@@ -180,12 +186,10 @@ def diff(old: ModelFacts, new: ModelFacts) -> ModelDiff:
         if l.name in olds:
             cs = changes(olds[l.name].to_json(), l.to_json())
             out.append(LayerDiff(l.name, "changed" if cs else "same", l.class_name, cs))
-            removed_from(old_order.index(l.name) + 1)
+            removed_from(position[l.name] + 1)
         else:
             out.append(LayerDiff(l.name, "added", l.class_name))
-    for i in range(len(old_order)):  # any left (the kept layers changed their order)
-        removed_from(i)
     a, b = flatten(old.totals.to_json()), flatten(new.totals.to_json())
-    facts = list(b) + [p for p in a if p not in b]
+    facts = _union(a, b)
     totals = tuple(TotalDiff(p, a.get(p), b.get(p), verdict(p, a.get(p), b.get(p))) for p in facts)
     return ModelDiff(old, new, tuple(out), totals)

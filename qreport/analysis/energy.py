@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 from .facts import (MODE_01, MODE_BINARY, MODE_FIXED, MODE_FLOAT, MODE_PO2, MODE_TERNARY,
-                    Energy, LayerFacts, MacEnergy, Operation, QFact)
+                    Energy, LayerFacts, MacEnergy, Operation, QFact, derived_fact)
 from .fixed import fractional_bits_of_step, width_for_range
 from .layers import is_linear, kind_of, pool_area
 
@@ -165,10 +165,8 @@ def _window_sum(x: QFact, area: int) -> QFact:
     """The type an adder tree over ``area`` inputs of type x works in (float: float)."""
     if x.is_float or x.min is None or x.lsb is None:
         return x
-    t = width_for_range(area * x.min, area * x.max, fractional_bits_of_step(x.lsb))
-    return QFact(kind="derived", config="window sum", mode=MODE_FIXED, bits=t.width,
-                 integer=t.integer_bits, signed=t.signed, min=t.min, max=t.max, lsb=x.lsb,
-                 fixed=t.fixed)
+    return derived_fact(width_for_range(area * x.min, area * x.max,
+                                        fractional_bits_of_step(x.lsb)), "window sum")
 
 
 __all__ = ["layer_energy", "multiply_pj", "mac_energy", "sram_pj", "add_pj", "mul_pj",

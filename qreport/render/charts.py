@@ -109,22 +109,9 @@ def stacked_by_layer(layers: list[str], segments: list[str], table: list[list[fl
 
 def memory_by_layer(layers: list[str], weight_bits: list[int], bias_bits: list[int],
                     prefix: str, width: float = 7.0) -> str:
-    """Horizontal stacked bars: weight and bias memory per layer, in kibibits."""
-    fig = _fig(width, _bars_height(len(layers), width))
-    with matplotlib.rc_context(RC):
-        ax = _ax(fig)
-        y = list(range(len(layers)))
-        ax.barh(y, weight_bits, color=FILLS[0], edgecolor=EDGE, linewidth=0.4, height=0.7,
-                label="weights")
-        ax.barh(y, bias_bits, left=weight_bits, color=FILLS[2], hatch=HATCHES[1], edgecolor=EDGE,
-                linewidth=0.4, height=0.7, label="bias")
-        ax.set_yticks(y, layers)
-        ax.invert_yaxis()
-        ax.set_xlabel("parameter memory (bits)")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(si))
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, borderaxespad=0.2)
-        fig.tight_layout(pad=0.4)
-    return _svg(fig, prefix)
+    """Horizontal stacked bars: weight and bias memory per layer, in bits."""
+    return stacked_by_layer(layers, ["weights", "bias"], [list(r) for r in zip(weight_bits, bias_bits)],
+                            "parameter memory (bits)", prefix, width)
 
 
 def bit_profile(labels: list[str], series: dict[str, list], prefix: str,

@@ -16,7 +16,6 @@ from . import text as T
 from .html import (Charts, LayerView, _env, _layer_view, _page_css, _script_json, source_datetime,
                    split_parts)
 from .jsonreport import model_block
-from .markdown import KEY_PATH
 
 
 @dataclass(frozen=True)
@@ -24,28 +23,6 @@ class Figure:
     big: str
     label: str
     verdict: str    # css class: regression, improvement or ""
-
-
-@dataclass(frozen=True)
-class TotalRow:
-    fact: str
-    old: str
-    new: str
-    change: str
-    verdict: str
-    mark: str
-
-
-@dataclass(frozen=True)
-class ChangeRow:
-    layer: str
-    anchor: str     # the layer's sheet id ("" without a sheet)
-    status: str
-    path: str
-    old: str
-    new: str
-    verdict: str
-    mark: str
 
 
 @dataclass(frozen=True)
@@ -61,8 +38,9 @@ class DiffPage:
     date: str | None
     changed: bool
     figures: tuple[Figure, ...]
-    totals: tuple[TotalRow, ...]
-    changes: tuple[ChangeRow, ...]
+    totals: tuple[T.DiffRow, ...]
+    changes: tuple[T.DiffRow, ...]
+    anchors: dict       # layer name -> its sheet's id (the changed and added layers)
     sheets: tuple[LayerView, ...]
     sheets_note: str
     json: Markup | None
@@ -70,10 +48,6 @@ class DiffPage:
     last: bool = True
     energy_caveat: str = T.ENERGY_CAVEAT
     kind: str = "diff"
-
-
-def _v(verdict: str | None) -> str:
-    return verdict or ""
 
 
 def _figures(d: ModelDiff) -> tuple[Figure, ...]:
@@ -90,9 +64,8 @@ def _figures(d: ModelDiff) -> tuple[Figure, ...]:
         t = by.get(fact)
         if t is None:
             continue
-        show = T.energy(t.new) if fact == "energy_pj" else T.fact_value(t.new)
         change = T.delta(t.delta, t.percent, t.fact) or "unchanged"
-        out.append(Figure(show, f"{label}<br>{change}", _v(t.verdict)))
+        out.append(Figure(T.fact_value(t.new, fact), f"{label}<br>{change}", t.verdict or ""))
     return tuple(out)
 
 
@@ -103,21 +76,6 @@ def diff_page(d: ModelDiff, old_meta: dict, new_meta: dict, data: dict | None,
     news = {l.name: l for l in d.new.layers}
     sheets = tuple(_layer_view(index[ld.name], news[ld.name], chart, True)
                    for ld in d.layers if ld.status in ("changed", "added"))
-    ids = {v.name: v.id for v in sheets}
-    rows = []
-    for ld in d.layers:
-        if ld.status in ("added", "removed"):
-            rows.append(ChangeRow(ld.name, ids.get(ld.name, ""), ld.status, f"layer {ld.status}",
-                                  "—" if ld.status == "added" else ld.class_name,
-                                  ld.class_name if ld.status == "added" else "—", "", ""))
-        for c in ld.changes:
-            if KEY_PATH.search(c.path) and not c.alias:
-                rows.append(ChangeRow(ld.name, ids.get(ld.name, ""), ld.status, c.path,
-                                      T.fact_value(c.old, c.path), T.fact_value(c.new, c.path),
-                                      _v(c.verdict), T.VERDICT_MARK[c.verdict]))
-    totals = tuple(TotalRow(t.fact, T.fact_value(t.old, t.fact), T.fact_value(t.new, t.fact),
-                            T.delta(t.delta, t.percent, t.fact), _v(t.verdict), T.VERDICT_MARK[t.verdict])
-                   for t in d.totals if not isinstance(t.new, dict))
     when = source_datetime()
     removed = d.status_count("removed")
     note = (f"{len(sheets)} changed or added layer{'s' if len(sheets) != 1 else ''}, as the new "
@@ -127,8 +85,8 @@ def diff_page(d: ModelDiff, old_meta: dict, new_meta: dict, data: dict | None,
         title=f"{old_meta['name']} → {new_meta['name']}", meta=new_meta,
         old=model_block(d.old, old_meta), new=model_block(d.new, new_meta), media=media, paper=paper,
         date=when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else None,
-        changed=d.changed, figures=_figures(d), totals=totals, changes=tuple(rows),
-        sheets=sheets, sheets_note=note,
+        changed=d.changed, figures=_figures(d), totals=T.total_rows(d), changes=T.change_rows(d),
+        anchors={v.name: v.id for v in sheets}, sheets=sheets, sheets_note=note,
         json=Markup(_script_json(data)) if data is not None else None)
 
 

@@ -284,9 +284,7 @@ def _model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
     table = [[sum(o.macs for o in l.operations if o.name == k) for k in op_names] for l in ops_layers]
     t1, t2 = "MACs per layer, by operation type", "Parameter memory per layer"
     spent = [l for l in facts.layers if l.energy is not None and l.energy.total > 0]
-    parts = [p for p in (("inputs read", "inputs"), ("parameters read", "parameters"),
-                         ("operations", "operations"), ("outputs written", "outputs"))
-             if any(getattr(l.energy, p[1]) for l in spent)]
+    parts = [p for p in T.ENERGY_PARTS if any(getattr(l.energy, p[1]) for l in spent)]
     t4 = "Energy per layer (estimate)"
     # two by two: the work (MACs, energy), then the storage (memory, bit widths)
     out = [ChartView(t1, chart(charts.macs_by_layer(names, op_names, table, "m1", width=HALF), t1),

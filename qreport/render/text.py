@@ -93,13 +93,16 @@ def energy(pj: float | None) -> str:
     return f"{pj:.4g} pJ"
 
 
+#: Where a layer's energy goes: the label and the :class:`Energy` field, in the order shown.
+ENERGY_PARTS = (("inputs read", "inputs"), ("parameters read", "parameters"),
+                ("operations", "operations"), ("outputs written", "outputs"))
+
+
 def energy_parts(e) -> tuple[tuple[str, str], ...]:
     """Where a layer's energy goes, the parts it has (empty when not estimated)."""
     if e is None:
         return ()
-    parts = (("inputs read", e.inputs), ("parameters read", e.parameters),
-             ("operations", e.operations), ("outputs written", e.outputs))
-    return tuple((k, energy(v)) for k, v in parts if v)
+    return tuple((k, energy(getattr(e, f))) for k, f in ENERGY_PARTS if getattr(e, f))
 
 
 def mac_energy(m) -> str:
@@ -238,3 +241,44 @@ def delta(d, pct, path: str = "") -> str:
 
 #: How a diff marks a cost figure's move.
 VERDICT_MARK = {"regression": "▲ worse", "improvement": "▼ better", None: ""}
+
+
+#: The fact paths a diff's tables show (a layer's key facts; the JSON has them all).
+KEY_PATH = re.compile(
+    r"^quantizers\.[^.]+\.(config|fixed)$|^operations\.\d+\.name$|^counts\.\w+$"
+    r"|^(operations\.\d+\.)?accumulator\.(bound|type|conservative|sampled)\.(width|fixed)$"
+    r"|^energy\.total_pj$|^class$")
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """A row of a diff's tables as text: a layer's key fact, or a model total."""
+
+    layer: str      # "" for a total
+    status: str     # the layer's status ("" for a total)
+    fact: str
+    old: str
+    new: str
+    change: str     # new - old for a total that moved, else ""
+    verdict: str    # regression, improvement or ""
+    mark: str
+
+
+def change_rows(d) -> tuple[DiffRow, ...]:
+    """The key changes of each layer of a diff (added and removed layers one row each)."""
+    rows = []
+    for l in d.layers:
+        if l.status in ("added", "removed"):
+            old, new = ("—", l.class_name) if l.status == "added" else (l.class_name, "—")
+            rows.append(DiffRow(l.name, l.status, f"layer {l.status}", old, new, "", "", ""))
+        rows += [DiffRow(l.name, l.status, c.path, fact_value(c.old, c.path),
+                         fact_value(c.new, c.path), "", c.verdict or "", VERDICT_MARK[c.verdict])
+                 for c in l.changes if KEY_PATH.search(c.path) and not c.alias]
+    return tuple(rows)
+
+
+def total_rows(d, moved_only: bool = False) -> tuple[DiffRow, ...]:
+    """The model totals of a diff, old and new (only those that moved, if asked)."""
+    return tuple(DiffRow("", "", t.fact, fact_value(t.old, t.fact), fact_value(t.new, t.fact),
+                         delta(t.delta, t.percent, t.fact), t.verdict or "", VERDICT_MARK[t.verdict])
+                 for t in d.totals if not (moved_only and t.old == t.new))
