@@ -106,7 +106,7 @@ BUILDERS = {
 
 def build(names=None) -> dict[str, str]:
     """Build (if missing) and return {name: path}."""
-    from qreport.loader import import_keras
+    from qreport.read.keras import import_keras
 
     keras = import_keras()
     os.makedirs(MODELS, exist_ok=True)

@@ -121,7 +121,7 @@ except Exception as e:
 ANALYSIS = """
 import os, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-from qreport.loader import load_model
+from qreport.read.keras import load_model
 from qreport import analyse
 m = load_model(sys.argv[1])
 analyse(m)                      # warm-up: first TF op dispatch
@@ -276,7 +276,7 @@ def main(argv=None) -> int:
         params = {}
         for n in ("mobilenet", "mobilenet2x"):
             out = run_rss([py, "-c", "import os,sys;os.environ['TF_CPP_MIN_LOG_LEVEL']='3';"
-                           "from qreport.loader import load_model;print(load_model(sys.argv[1]).count_params())",
+                           "from qreport.read.keras import load_model;print(load_model(sys.argv[1]).count_params())",
                            models.build([n])[n]])[2]
             params[n] = int(out.split()[-1])
         scaling = {"small": "mobilenet", "big": "mobilenet2x",

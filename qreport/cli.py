@@ -1,25 +1,31 @@
-"""Command line: argument parsing, error reporting, exit codes.  Thin.
+"""Command line: arguments, one handler per subcommand, error lines and exit codes.  Thin.
 
 Exit codes: 0 success, 1 bad input or failed build, 2 usage error,
 3 over budget (``qreport check``) or a regression (``qreport diff
 --fail-on-regression``).
+
+Every subcommand that reads a model takes the same model flags
+(:func:`_model_flags`) and the same run flags (``--quiet``, ``--debug``),
+and they mean the same thing everywhere.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-import warnings
 
 from .errors import QReportError
+from .options import (SPELLINGS, AnalysisOptions, LoadOptions, Options, RenderOptions, command_line,
+                      flag)
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .render import help_text
+
     p = argparse.ArgumentParser(prog="qreport", description=(
         "Hardware datasheets for quantized Keras (QKeras) models: accumulator widths, "
-        "operation types, weight/bias/MAC counts, as HTML, PDF or JSON."))
+        "operation types, weight/bias/MAC counts, as HTML, PDF, JSON or Markdown."))
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -27,19 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     src = b.add_mutually_exclusive_group(required=True)
     src.add_argument("model", nargs="?", help="model file: .keras, a full-model .h5, or a Keras-2 architecture .json")
     src.add_argument("--example", metavar="NAME", help="use a bundled example model")
-    b.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="report file: .json, .html, .pdf or .md (Markdown for a pull request); .yml/.yaml writes the hls4ml configuration")
-    _common(b)
-    b.add_argument("--title", help="report title (default: the model's name)")
-    b.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size")
-    b.add_argument("--sheets", choices=("all", "mac", "none"), default="all",
-                   help="layer sheets in HTML/PDF: all (default), mac (layers with MACs only), "
-                        "none (summary only); JSON always has every layer")
-    b.add_argument("--quiet", action="store_true", help="no progress output")
+    b.add_argument("-o", "--output", required=True, metavar="OUT", help=help_text("report"))
+    _model_flags(b)
+    _render_flags(b, sheets=True)
+    b.set_defaults(handler=_build)
 
     s = sub.add_parser("summary", help="print a per-layer table to the terminal")
     s.add_argument("model", help="model file (.keras, .h5, architecture .json), or example:NAME")
-    _common(s)
+    _model_flags(s)
+    s.set_defaults(handler=_summary)
 
     c = sub.add_parser("check", help="check a model against budgets: exit 0 within, 3 over budget")
     c.add_argument("model", help="model file (.keras, .h5, architecture .json), or example:NAME")
@@ -59,130 +61,77 @@ def _parser() -> argparse.ArgumentParser:
                    help="no input type may be assumed (pass --input-quantizer)")
     c.add_argument("--format", choices=("text", "json"), default="text",
                    help="text: one line per violation (default); json: the verdict as data")
-    _common(c)
+    _model_flags(c)
+    c.set_defaults(handler=_check)
 
     d = sub.add_parser("diff", help="compare two models: what changed, layer by layer and in the "
                                     "totals; the format follows OUT's extension")
     d.add_argument("old", help="the old model file (any format build reads), or example:NAME")
     d.add_argument("new", help="the new model file, or example:NAME")
-    d.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="diff report: .json (schema qreport-diff/1), .html, .pdf or .md")
-    d.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size")
+    d.add_argument("-o", "--output", required=True, metavar="OUT", help=help_text("diff"))
     d.add_argument("--fail-on-regression", action="store_true",
                    help="exit 3 when a cost figure grew (accumulator width, MACs, memory, energy)")
-    _common(d)
+    _model_flags(d)
+    _render_flags(d, sheets=False)
+    d.set_defaults(handler=_diff)
 
-    sub.add_parser("examples", help="list the bundled example models")
+    e = sub.add_parser("examples", help="list the bundled example models")
+    _run_flags(e)
+    e.set_defaults(handler=_examples)
     return p
 
 
-def _common(p):
-    p.add_argument("--input-quantizer", action="append", default=[], metavar="Q",
+def _run_flags(p) -> None:
+    """How a run behaves, on every subcommand (``--debug`` also before it)."""
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress line (it only appears on a terminal, never in CI logs)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks and the libraries' own messages on errors")
+
+
+def _model_flags(p) -> None:
+    """How a model is read and what the analysis assumes: the same on every subcommand."""
+    p.add_argument(flag("input_quantizers"), action="append", default=[], metavar="Q",
+                   dest="input_quantizers",
                    help="quantizer of a model input, e.g. 'quantized_bits(8,0,1)' "
                         "(repeat per input, in order, or NAME=Q); default quantized_relu(8,0)")
-    p.add_argument("--sample", metavar="FILE",
+    p.add_argument(flag("sample"), metavar="FILE",
                    help=".npy/.npz sample for the conservative and sampled accumulator methods")
-    p.add_argument("--unsafe-load", action="store_true",
+    p.add_argument(flag("unsafe_load"), action="store_true",
                    help="allow Lambda layers (runs code from the model file: trusted files only)")
-    p.add_argument("--weights", metavar="FILE",
+    p.add_argument(flag("weights"), metavar="FILE",
                    help="weights .h5 of an architecture .json (default: <stem>_weights.h5 or "
                         "<stem>.h5 beside it; none found: an architecture-only report)")
-    p.add_argument("--custom-objects", metavar="FILE.py",
+    p.add_argument(flag("custom_objects"), metavar="FILE.py",
                    help="Python file whose Keras layer classes the model uses (runs the file: "
                         "needs --unsafe-load)")
+    _run_flags(p)
+
+
+def _render_flags(p, sheets: bool) -> None:
+    """How a written report is laid out."""
+    p.add_argument("--title", help="report title (default: the model's name)")
+    p.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size")
+    if sheets:
+        p.add_argument(flag("sheets"), choices=("all", "mac", "none"), default="all",
+                       help="layer sheets in HTML/PDF: all (default), mac (layers with MACs only), "
+                            "none (summary only); JSON always has every layer")
+
+
+def _options(args) -> Options:
+    """The frozen options of the run, from the parsed arguments."""
+    return Options(
+        load=LoadOptions(unsafe_load=args.unsafe_load, weights=args.weights,
+                         custom_objects=args.custom_objects),
+        analysis=AnalysisOptions(input_quantizers=tuple(args.input_quantizers), sample=args.sample),
+        render=RenderOptions(title=getattr(args, "title", None), paper=getattr(args, "paper", "a4"),
+                             sheets=getattr(args, "sheets", "all")))
 
 
 def _quiet_tf() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
-
-
-class _Progress:
-    """A status line on stderr for builds that take more than a moment.
-
-    Only on a terminal (never in CI logs or pipes), never with --quiet, and
-    only once the build has run for DELAY seconds: fast builds print nothing.
-    A background thread redraws the line with the stage and elapsed time.
-    """
-
-    DELAY = 1.5
-    STAGES = ("loading", "analysing", "charts", "rendering PDF")
-
-    def __init__(self, enabled: bool, stream=None):
-        import threading
-        import time
-
-        self.stream = stream or sys.stderr
-        self.enabled = enabled and self.stream.isatty() and not os.environ.get("CI")
-        self._time = time.monotonic
-        self.start = self._time()
-        self.stage = ""
-        self.shown = False
-        self._stop = threading.Event()
-        self._thread = None
-        if self.enabled:
-            self._thread = threading.Thread(target=self._tick, daemon=True)
-            self._thread.start()
-
-    def __call__(self, stage: str) -> None:
-        self.stage = stage
-
-    def _line(self) -> str:
-        n = self.STAGES.index(self.stage) + 1 if self.stage in self.STAGES else 0
-        bar = "#" * n + "." * (len(self.STAGES) - n)
-        return f"\r\033[Kqreport [{bar}] {self.stage}… {self._time() - self.start:4.1f} s"
-
-    def _tick(self) -> None:
-        while not self._stop.wait(0.2):
-            if self.stage and self._time() - self.start >= self.DELAY:
-                self.stream.write(self._line())
-                self.stream.flush()
-                self.shown = True
-
-    def done(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
-#: The flag of each build option an error can be about.
-FLAGS = {"input_quantizers": "--input-quantizer", "sample": "--sample"}
-
-
-@contextlib.contextmanager
-def _own_stderr(debug: bool):
-    """Only qreport's own lines reach stderr: yields the stream for them.
-
-    Libraries write to stderr behind Python's back (absl and TensorFlow's
-    C++ logging, Keras's UserWarnings, qkeras's [WARNING] lines, WeasyPrint),
-    so for the run file descriptor 2 points at /dev/null, Python warnings
-    are ignored, and qreport's progress line gets a copy of the real
-    stderr.  With --debug everything shows.
-    """
-    if debug:
-        yield sys.stderr
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    own = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    os.close(null)
-    python_stderr, sys.stderr = sys.stderr, open(os.devnull, "w")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield own
-    finally:
-        sys.stderr.close()
-        sys.stderr = python_stderr
-        os.dup2(saved, 2)
-        os.close(saved)
-        own.close()
 
 
 def main(argv=None) -> int:
@@ -194,14 +143,20 @@ def main(argv=None) -> int:
         except ValueError as exc:
             parser.error(str(exc))  # a usage error: exit 2
     _quiet_tf()
+    from .console import Progress, own_stderr
+
     try:
-        with _own_stderr(args.debug) as stream:
-            return _run(args, stream)
+        with command_line(), own_stderr(args.debug) as stream:
+            progress = Progress(not args.quiet, stream)
+            try:
+                return args.handler(args, progress)
+            finally:
+                progress.done()
     except QReportError as exc:
         if args.debug:
             raise
-        flag = FLAGS.get(exc.option)
-        print(f"qreport: error: {flag + ': ' if flag else ''}{exc}", file=sys.stderr)
+        named = flag(exc.option) if exc.option in SPELLINGS else None
+        print(f"qreport: error: {named + ': ' if named else ''}{exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qreport: interrupted", file=sys.stderr)
@@ -215,37 +170,63 @@ def main(argv=None) -> int:
         return 1
 
 
-def _run(args, stream=None) -> int:
-    from . import build as b
+# ------------------------------------------------------------------ handlers
 
-    if args.command == "examples":
-        for name, path in b.examples().items():
-            print(f"{name:12s} {path}")
-        return 0
-    opts = b.Options(input_quantizers=args.input_quantizer, sample=args.sample,
-                     unsafe_load=args.unsafe_load, weights=args.weights,
-                     custom_objects=args.custom_objects)
-    if args.command == "check":
-        return _check(args, opts)
-    if args.command == "diff":
-        opts.paper = args.paper
-        d = b.diff_files(_model_path(args.old), _model_path(args.new), args.output, opts)
-        return 3 if args.fail_on_regression and d.count("regression") else 0
-    if args.command == "summary":
-        facts, meta = b.analyse_file(_model_path(args.model), opts)
-        from .render.summary import summary_text
+def _examples(args, progress) -> int:
+    from .read import examples
 
-        sys.stdout.write(summary_text(facts, meta))
-        return 0
-    path = b.example_path(args.example) if args.example else args.model
-    opts.title, opts.paper, opts.sheets = args.title, args.paper, args.sheets
-    prog = _Progress(not args.quiet, stream)
-    opts.progress = prog
-    try:
-        b.build(path, args.output, opts)
-    finally:
-        prog.done()
+    for name, path in examples().items():
+        print(f"{name:12s} {path}")
     return 0
+
+
+def _build(args, progress) -> int:
+    from .pipeline import build
+    from .read import example_path
+
+    path = example_path(args.example) if args.example else args.model
+    build(path, args.output, _options(args), progress)
+    return 0
+
+
+def _summary(args, progress) -> int:
+    from .pipeline import analyse_file
+    from .read import model_path
+    from .render.summary import summary_text
+
+    facts, prov = analyse_file(model_path(args.model), _options(args), progress)
+    progress.done()
+    sys.stdout.write(summary_text(facts, prov))
+    return 0
+
+
+def _diff(args, progress) -> int:
+    from .pipeline import diff_files
+    from .read import model_path
+
+    d = diff_files(model_path(args.old), model_path(args.new), args.output, _options(args), progress)
+    return 3 if args.fail_on_regression and d.count("regression") else 0
+
+
+def _check(args, progress) -> int:
+    from . import contract
+    from .pipeline import analyse_file
+    from .read import model_path
+    from .review.budget import check
+
+    facts, prov = analyse_file(model_path(args.model), _options(args), progress)
+    progress.done()
+    budget = args.budget_value
+    violations = check(facts, budget)
+    if args.format == "json":
+        sys.stdout.write(contract.dumps(contract.check(prov, budget, violations)))
+    else:
+        for v in violations:
+            print(v.message)
+        n = len(violations)
+        print(f"qreport check: {prov.name}: " + (f"over budget ({n} violation{'s' if n != 1 else ''})"
+                                                   if n else "within budget"))
+    return 3 if violations else 0
 
 
 def _budget(args):
@@ -254,7 +235,7 @@ def _budget(args):
     Raises:
         ValueError: a bad file, key or value, or no budget at all (a usage error).
     """
-    from .analysis.budget import Budget
+    from .review.budget import Budget
 
     values: dict = {}
     if args.budget:
@@ -268,41 +249,13 @@ def _budget(args):
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"--budget: {args.budget}: not TOML ({exc})") from None
     values.update({k: getattr(args, k) for k in Budget.keys() if getattr(args, k) is not None})
+    if not values:
+        raise ValueError("check: no budget given (" + ", ".join(
+            "--" + k.replace("_", "-") for k in Budget.keys()) + " or --budget FILE)")
     try:
         return Budget.from_settings(values)
     except ValueError as exc:
         raise ValueError(f"--budget: {args.budget}: {exc}" if args.budget else str(exc)) from None
-
-
-def _model_path(arg: str) -> str:
-    """A model argument: a file, or example:NAME for a bundled example."""
-    from . import build as b
-
-    return b.example_path(arg.split(":", 1)[1]) if arg.startswith("example:") else arg
-
-
-def _check(args, opts) -> int:
-    from . import build as b
-    from .analysis.budget import check
-
-    facts, meta = b.analyse_file(_model_path(args.model), opts)
-    budget = args.budget_value
-    violations = check(facts, budget)
-    if args.format == "json":
-        from .render.jsonreport import dumps
-
-        sys.stdout.write(dumps({
-            "schema": "qreport-check/1",
-            "model": {k: meta[k] for k in ("name", "file", "sha256")},
-            "budget": budget.to_json(), "within_budget": not violations,
-            "violations": [v.to_json() for v in violations]}))
-    else:
-        for v in violations:
-            print(v.message)
-        n = len(violations)
-        print(f"qreport check: {meta['name']}: " + (f"over budget ({n} violation{'s' if n != 1 else ''})"
-                                                   if n else "within budget"))
-    return 3 if violations else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

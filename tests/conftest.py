@@ -3,7 +3,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from qreport.loader import import_keras  # noqa: E402
+from qreport.read.keras import import_keras  # noqa: E402
 
 import_keras()  # silence TensorFlow's start-up banner once for the whole suite
 

@@ -272,7 +272,7 @@ def test_type_method_says_why_for_po2_and_binary():
 
 
 def test_bound_never_wider_than_type_on_examples(example_paths):
-    from qreport.loader import load_model
+    from qreport.read.keras import load_model
     for p in example_paths.values():
         for l in analyse(load_model(p)).layers:
             for o in l.operations:

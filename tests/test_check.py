@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qreport.analysis.budget import Budget, check, parse_size
+from qreport.review.budget import Budget, check, parse_size
 from qreport.cli import main
 
 

@@ -180,7 +180,7 @@ def test_bn_folded_equals_unfolded(folded, plain, shape):
 
 
 def test_analysis_does_not_mutate_the_model(example_paths):
-    from qreport.loader import load_model
+    from qreport.read.keras import load_model
     m = load_model(example_paths["cnn"])
     before_w = [np.array(w) for w in m.get_weights()]
     before_cfg = copy.deepcopy(m.get_config())

@@ -6,12 +6,14 @@ import os
 import numpy as np
 import pytest
 
-from qreport.analysis.diff import diff
+from qreport.review.diff import diff
 from qreport.analysis.model import analyse
-from qreport.build import Options, analyse_file
+from qreport.options import Options
+from qreport.pipeline import analyse_file
 from qreport.cli import main
-from qreport.render.diffjson import diff_dict
-from qreport.render.jsonreport import report_dict
+from qreport.contract import diff as diff_dict
+from qreport.contract import report as report_dict
+from qreport.provenance import Provenance
 
 from .conftest import ROOT
 
@@ -147,7 +149,7 @@ def test_added_and_removed_layers_in_order():
 
 
 def test_verdicts_mark_only_cost_figures():
-    from qreport.analysis.diff import verdict
+    from qreport.review.diff import verdict
 
     assert verdict("accumulator.bound.width", 15, 17) == "regression"
     assert verdict("operations.1.accumulator.type.width", 19, 18) == "improvement"
@@ -193,8 +195,7 @@ def test_diff_markdown_and_html_escape_layer_names():
 
     a = analyse(_chain(["fc1", "x](http:evil.example)", "out"], [8, 8, 2], 1))
     b = analyse(_chain(["fc1", "<img src=x onerror=alert(1)>", "out"], [8, 8, 2], 1))
-    meta = {"name": "m<b>", "file": "m.keras", "sha256": "0" * 64, "keras": "3", "qkeras": "1",
-            "qreport": "0"}
+    meta = Provenance("m<b>", "m.keras", "0" * 64, "3", "1", "0")
     d = diff(a, b)
     html = MarkdownIt("gfm-like").render(diff_markdown(d, meta, meta))
     assert "<a " not in html and "<img" not in html

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 from qreport.analysis.model import analyse
-from qreport.loader import load
+from qreport.read.keras import load
 from qreport.render.hls4ml import hls4ml_yaml
+from qreport.provenance import Provenance
 
 from .conftest import ROOT
 
@@ -38,7 +39,7 @@ def _config(name):
     path = os.path.join(ROOT, "examples", "models", f"{name}.keras")
     model, _ = load(path)
     facts = analyse(model)
-    meta = {"name": name, "file": f"{name}.keras", "sha256": "0" * 64, "qreport": "test"}
+    meta = Provenance(name, f"{name}.keras", "0" * 64, None, None, "test")
     return model, facts, yaml.safe_load(hls4ml_yaml(facts, meta))
 
 

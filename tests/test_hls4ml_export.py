@@ -12,9 +12,10 @@ import yaml
 from qreport.analysis.model import analyse
 from qreport.cli import main
 from qreport.render.hls4ml import hls4ml_yaml
-from qreport.render.jsonreport import report_dict
+from qreport.contract import report as report_dict
+from qreport.provenance import Provenance
 
-META = {"name": "m", "file": "m.keras", "sha256": "ab" * 32, "qreport": "9.9"}
+META = Provenance("m", "m.keras", "ab" * 32, None, None, "9.9")
 TYPE = re.compile(r"ap_u?fixed<\d+,-?\d+(,AP_[A-Z_]+)*>\Z")
 
 
@@ -58,7 +59,7 @@ def test_bits_saved_is_none_without_a_width():
 
 
 def test_export_is_the_hls_config_with_exact_types(example_paths):
-    from qreport.loader import load
+    from qreport.read.keras import load
 
     model, _ = load(example_paths["jet_mlp"])
     text, cfg = _cfg(model)

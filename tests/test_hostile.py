@@ -164,7 +164,7 @@ def test_model_of_zero_layers(tmp_path, capsys):
 
 
 def test_h5_model_loads_and_h5_garbage_is_refused(example_paths, tmp_path, capsys):
-    from qreport.loader import load_model
+    from qreport.read.keras import load_model
     m = load_model(example_paths["jet_mlp"])
     p = tmp_path / "m.h5"
     m.save(p)

@@ -9,8 +9,10 @@ import pytest
 from qkeras import QActivation, QDense, quantized_bits
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from qreport.build import Options, analyse_file, render
+from qreport.options import Options
+from qreport.pipeline import analyse_file, render
 from qreport.cli import main
+from qreport.provenance import Provenance
 
 from .conftest import EXAMPLES, ROOT
 from .gold import scrub
@@ -58,8 +60,9 @@ def html_gold(snapshot):
 
 
 def _html(path, **kw):
-    facts, meta = analyse_file(path, Options(**kw))
-    return render(facts, meta, "html", Options(**kw)).decode()
+    opts = Options.of(**kw)
+    facts, meta = analyse_file(path, opts)
+    return render(facts, meta, "html", opts.render).decode()
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -111,12 +114,11 @@ def _hostile_model(tmp_path):
 def test_model_strings_render_as_text_never_markup(tmp_path):
     from qreport.analysis.model import analyse
     from qreport.render.html import render_html
-    from qreport.render.jsonreport import report_dict
+    from qreport.contract import report as report_dict
 
     m = _hostile_model(tmp_path)
     facts = analyse(m)
-    meta = {"name": m.name, "file": "evil\".keras", "sha256": "0" * 64, "keras": "k", "qkeras": "q",
-            "qreport": "r"}
+    meta = Provenance(m.name, "evil\".keras", "0" * 64, "k", "q", "r")
     html = render_html(facts, meta, report_dict(facts, meta))
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

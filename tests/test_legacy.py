@@ -13,6 +13,7 @@ from qkeras import (QActivation, QAdaptiveActivation, QDense, QDenseBatchnorm,
 
 from qreport import analyse
 from qreport.cli import main
+from qreport import contract
 
 from . import keras2 as K
 from .test_hostile import one_line_error
@@ -133,8 +134,8 @@ def test_bn_folded_layers_reload_with_the_same_numbers(tmp_path, name, make, sha
     mem = analyse(m)
     (l,) = r["layers"]
     assert l["class"] == type(m.layers[-1]).__name__
-    assert l["counts"] == mem.layers[0].to_json()["counts"]
-    assert l["accumulator"] == mem.layers[0].accumulator.to_json()
+    assert l["counts"] == contract.layer(mem.layers[0])["counts"]
+    assert l["accumulator"] == contract.accumulator(mem.layers[0].accumulator)
     assert l["accumulator"]["bound"]["width"] is not None
 
 
@@ -305,7 +306,7 @@ def test_probe_turns_a_crash_or_a_hang_into_one_line(tmp_path, monkeypatch):
     import signal
     import time
 
-    from qreport import hdf5probe
+    from qreport.read import hdf5probe
     from qreport.errors import QReportError
 
     p = tmp_path / "x.h5"
@@ -331,7 +332,7 @@ DAMAGE = {
 
 @pytest.mark.parametrize("how", DAMAGE)
 def test_damaged_weights_that_kill_h5py_are_one_line(tmp_path, capsys, monkeypatch, how):
-    from qreport import hdf5probe
+    from qreport.read import hdf5probe
 
     monkeypatch.setattr(hdf5probe, "TIMEOUT", 3.0)
     cfg = K.cnn_config()

@@ -13,9 +13,11 @@ import pytest
 from markdown_it import MarkdownIt
 
 from qreport.analysis.model import analyse
-from qreport.build import Options, analyse_file
+from qreport.options import Options
+from qreport.pipeline import analyse_file
 from qreport.cli import main
 from qreport.render.markdown import LIMIT, markdown
+from qreport.provenance import Provenance
 
 # (Keras refuses "/" in a name)
 HOSTILE = ["x](http:evil.example)", "<img src=x onerror=alert(1)>", "www.evil.example",
@@ -42,8 +44,7 @@ def _hostile_model():
 def test_model_strings_cannot_inject_markdown_html_or_links():
     m = _hostile_model()
     facts = analyse(m)
-    meta = {"name": m.name, "file": "[f](http://x.example).keras", "sha256": "0" * 64,
-            "keras": "3", "qkeras": "1", "qreport": "0"}
+    meta = Provenance(m.name, "[f](http://x.example).keras", "0" * 64, "3", "1", "0")
     text = markdown(facts, meta)
     html = _html(text)
     assert "<a " not in html and "<img" not in html and "<script" not in html and "<b>" not in html

@@ -5,7 +5,7 @@ import pytest
 
 from qreport import analyse
 from qreport.estimate import analyze_accumulator_from_sample
-from qreport.loader import load_model
+from qreport.read.keras import load_model
 
 
 def _sample(model, n=64, seed=0):

@@ -9,10 +9,13 @@ import time
 import pytest
 from fontTools.ttLib import TTFont
 
-from qreport.build import Options, analyse_file, render
+from qreport.options import RenderOptions
+from qreport.pipeline import analyse_file, render
 from qreport.cli import main
+from qreport.render import media as M
 from qreport.render import pdf as P
 from qreport.render.html import render_document, render_parts
+from qreport.provenance import Provenance
 
 from . import pdfcheck as C
 from .conftest import EXAMPLES
@@ -20,18 +23,22 @@ from .conftest import EXAMPLES
 
 @pytest.fixture(scope="module")
 def analysed(example_paths):
-    return {e: analyse_file(example_paths[e], Options()) for e in EXAMPLES}
+    return {e: analyse_file(example_paths[e]) for e in EXAMPLES}
 
 
 @pytest.fixture(scope="module")
 def pdfs(analysed):
-    return {e: render(*analysed[e], "pdf", Options()) for e in EXAMPLES}
+    return {e: render(*analysed[e], "pdf") for e in EXAMPLES}
 
 
 def _pdf(facts, meta, *, part_cost=None, jobs=None, sheets="all", stats=None, paper="a4"):
     kw = {} if part_cost is None else {"part_cost": part_cost}
     parts, assets = render_parts(facts, meta, paper=paper, sheets=sheets, **kw)
-    return P.render_pdf(parts, meta, assets, paper=paper, jobs=jobs, stats=stats), parts
+    return P.render_pdf(parts, _info(meta), assets, paper=paper, jobs=jobs, stats=stats), parts
+
+
+def _info(prov):
+    return P.PdfInfo(prov.name, f"Hardware datasheet of {prov.file}", "qreport test")
 
 
 def _single_document_pages(facts, meta, sheets="all") -> tuple[int, dict[str, int]]:
@@ -41,8 +48,8 @@ def _single_document_pages(facts, meta, sheets="all") -> tuple[int, dict[str, in
     import weasyprint
 
     html, assets = render_document(facts, meta, None, media="pdf", sheets=sheets)
-    doc = weasyprint.HTML(string=html, base_url=P.SCHEME + "/",
-                          url_fetcher=P.make_fetcher(assets, P.subset_fonts(html))).render()
+    doc = weasyprint.HTML(string=html, base_url=M.SCHEME + "/",
+                          url_fetcher=M.make_fetcher(assets, M.subset_fonts(html))).render()
     where = {}
     for i, page in enumerate(doc.pages):
         for name in page.anchors:
@@ -95,7 +102,7 @@ def _check_document(data: bytes, facts, sheets="all", single=None):
 def test_pdf_structure(name, pdfs, analysed):
     facts, meta = analysed[name]
     r = _check_document(pdfs[name], facts)
-    assert r.metadata.title == facts.name == meta["name"]
+    assert r.metadata.title == facts.name == meta.name
     assert r.metadata.creator.startswith("qreport")
     assert "/CreationDate" not in r.metadata
     fonts, programs = set(), {}
@@ -224,13 +231,13 @@ def test_same_bytes_every_time_on_both_subsetting_paths(analysed, monkeypatch):
     facts, meta = analysed["conv1d"]
     with monkeypatch.context() as m:
         _hide_harfbuzz_subset(m)
-        a = render(facts, meta, "pdf", Options())
+        a = render(facts, meta, "pdf")
         time.sleep(1.1)
-        b = render(facts, meta, "pdf", Options())
-    c = render(facts, meta, "pdf", Options())
+        b = render(facts, meta, "pdf")
+    c = render(facts, meta, "pdf")
     assert a == b == c
     # the embedded font programs carry the fonts' own date, not the time of the run
-    original = {TTFont(f"{P._font_dir()}/{f}")["head"].modified for f in P.FONTS.values()}
+    original = {TTFont(f"{M._font_dir()}/{f}")["head"].modified for f in M.FONTS.values()}
     r = C.reader(a)
     seen = 0
     for p in r.pages:
@@ -245,14 +252,14 @@ def test_same_bytes_every_time_on_both_subsetting_paths(analysed, monkeypatch):
 def test_source_date_epoch_dates_the_pdf(analysed, monkeypatch):
     facts, meta = analysed["conv1d"]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    dated = render(facts, meta, "pdf", Options())
+    dated = render(facts, meta, "pdf")
     assert C.reader(dated).metadata["/CreationDate"].startswith("D:20231114")
-    assert render(facts, meta, "pdf", Options()) == dated
+    assert render(facts, meta, "pdf") == dated
 
 
 def test_letter_paper(pdfs, analysed):
     facts, meta = analysed["jet_mlp"]
-    data = render(facts, meta, "pdf", Options(paper="letter"))
+    data = render(facts, meta, "pdf", RenderOptions(paper="letter"))
     r = C.reader(data)
     assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in r.pages} == {(612, 792)}
     a4 = C.reader(pdfs["jet_mlp"]).pages[0].mediabox
@@ -264,7 +271,7 @@ def test_letter_paper(pdfs, analysed):
                                  "https://example.com/a.css", "data:text/plain,hello",
                                  "qreport-asset:../../etc/passwd", "ftp://x/y"])
 def test_fetcher_refuses_everything_but_own_assets(url):
-    f = P.make_fetcher()
+    f = M.make_fetcher()
     with pytest.raises(ValueError):
         f.fetch(url)
     assert f.refused == [url]
@@ -284,12 +291,11 @@ def test_urls_in_model_strings_never_reach_the_network_or_disk(tmp_path):
     m = keras.Model(x, d(x))
     d.name = '<img src="file:///etc/passwd"><link rel=stylesheet href="http://127.0.0.1:9/x.css">'
     facts = analyse(m)
-    meta = {"name": '<img src="http://127.0.0.1:9/t.png">', "file": "m.keras", "sha256": "0" * 64,
-            "keras": "k", "qkeras": "q", "qreport": "r"}
+    meta = Provenance('<img src="http://127.0.0.1:9/t.png">', "m.keras", "0" * 64, "k", "q", "r")
     parts, assets = render_parts(facts, meta, part_cost=0.5)
     assert assets and len(parts) >= 2   # the charts: served from memory, the only files read
     refused = []
-    data = P.render_pdf(parts, meta, assets, jobs=2, refused=refused)
+    data = P.render_pdf(parts, _info(meta), assets, jobs=2, refused=refused)
     assert refused == []                       # escaped: never became a URL
     text = "".join(C.texts(C.reader(data)))
     assert "file:///etc/passwd" in text.replace("\n", "")
@@ -297,6 +303,6 @@ def test_urls_in_model_strings_never_reach_the_network_or_disk(tmp_path):
     evil = '<img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png"><style>@import url("file:///etc/hostname");</style>'
     bad = [p.replace("<main>", "<main>" + evil) for p in parts]
     refused = []
-    P.render_pdf(bad, meta, assets, jobs=2, refused=refused)
+    P.render_pdf(bad, _info(meta), assets, jobs=2, refused=refused)
     assert set(refused) == {"file:///etc/passwd", "http://127.0.0.1:9/x.png", "file:///etc/hostname"}
     assert len(refused) == 3 * len(parts)

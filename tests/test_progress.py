@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from qreport.cli import _Progress
+from qreport.console import Progress
 
 from .conftest import ROOT
 
@@ -28,7 +28,7 @@ class FakeTTY:
 def test_progress_shows_stages_after_the_delay(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     tty = FakeTTY()
-    p = _Progress(True, tty)
+    p = Progress(True, tty)
     p.DELAY = 0.1
     p("loading")
     time.sleep(0.5)
@@ -43,12 +43,12 @@ def test_progress_shows_stages_after_the_delay(monkeypatch):
 def test_progress_silent_when_fast_quiet_ci_or_not_a_tty(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     tty = FakeTTY()
-    p = _Progress(True, tty)
+    p = Progress(True, tty)
     p("loading")
     p.done()                            # finished before the delay: nothing
     assert tty.out == []
     tty = FakeTTY()
-    p = _Progress(False, tty)           # --quiet
+    p = Progress(False, tty)           # --quiet
     p.DELAY = 0
     p("loading")
     time.sleep(0.4)
@@ -56,7 +56,7 @@ def test_progress_silent_when_fast_quiet_ci_or_not_a_tty(monkeypatch):
     assert tty.out == []
     monkeypatch.setenv("CI", "true")    # CI logs
     tty = FakeTTY()
-    p = _Progress(True, tty)
+    p = Progress(True, tty)
     p.DELAY = 0
     p("loading")
     time.sleep(0.4)

@@ -17,6 +17,7 @@ from qkeras import (QActivation, QAdaptiveActivation, QAveragePooling2D, QConv1D
 
 from qreport import analyse
 from qreport.analysis.layers import REGISTRY
+from qreport.provenance import Provenance
 
 L = keras.layers
 Q4, QB = quantized_bits(4, 0, alpha=1), quantized_bits(8, 3, alpha=1)
@@ -136,7 +137,7 @@ def test_registered_class_exports_to_hls4ml(cls):
     xs = [keras.Input(s, name=f"in{i}") for i, s in enumerate(shapes)]
     m = keras.Model(xs, layer(xs if len(xs) > 1 else xs[0]))
     f = analyse(m, ["quantized_bits(6,2,1)"] * len(xs))
-    cfg = yaml.safe_load(hls4ml_yaml(f, {"name": "m", "file": "m", "sha256": "0", "qreport": "t"}))
+    cfg = yaml.safe_load(hls4ml_yaml(f, Provenance("m", "m", "0", None, None, "t")))
     names = [n for n in cfg["LayerName"] if not n.startswith("in")]
     assert (names == []) == (cls in _NO_NODE), names
     assert all(n.startswith(layer.name) for n in names)

@@ -14,7 +14,8 @@ import os
 
 import pytest
 
-from qreport.build import Options, analyse_file, render
+from qreport.options import Options
+from qreport.pipeline import analyse_file, render
 
 from . import pdfcheck as C
 from .conftest import EXAMPLES, ROOT
@@ -25,7 +26,7 @@ FORMATS = ["json", "pdf", "md", "yml"]
 
 @pytest.fixture(scope="module")
 def analysed(example_paths):
-    return {e: analyse_file(example_paths[e], Options()) for e in EXAMPLES}
+    return {e: analyse_file(example_paths[e]) for e in EXAMPLES}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -35,7 +36,7 @@ def test_sample_report_is_current(name, fmt, analysed, monkeypatch):
     path = os.path.join(ROOT, "sample_reports", f"{name}.{fmt}")
     assert os.path.exists(path), f"{path} missing: run make samples"
     facts, meta = analysed[name]
-    fresh = render(facts, meta, fmt, Options())
+    fresh = render(facts, meta, fmt)
     with open(path, "rb") as f:
         old = f.read()
     if fmt == "pdf":
@@ -56,7 +57,7 @@ DIFF_FORMATS = ["json", "md", "html", "pdf"]
 
 @pytest.fixture(scope="module")
 def jet_diff(analysed, example_paths):
-    from qreport.analysis.diff import diff
+    from qreport.review.diff import diff
 
     v2 = analyse_file(os.path.join(os.path.dirname(example_paths["jet_mlp"]), "jet_mlp_v2.keras"),
                       Options())
@@ -67,12 +68,12 @@ def jet_diff(analysed, example_paths):
 @pytest.mark.parametrize("fmt", DIFF_FORMATS)
 def test_sample_diff_is_current(fmt, jet_diff, monkeypatch):
     """sample_reports/diff_jet_mlp.*: jet_mlp against jet_mlp_v2 (fc2 at 8 bits, output at 4)."""
-    from qreport.build import render_diff
+    from qreport.pipeline import render_diff
 
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     path = os.path.join(ROOT, "sample_reports", f"diff_jet_mlp.{fmt}")
     assert os.path.exists(path), f"{path} missing: run make samples"
-    fresh = render_diff(*jet_diff, fmt, Options())
+    fresh = render_diff(*jet_diff, fmt)
     with open(path, "rb") as f:
         old = f.read()
     if fmt == "pdf":

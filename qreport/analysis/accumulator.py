@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .facts import FLOAT, AccRange, Accumulator, QFact, derived_range_fact
+from .facts import FLOAT, AccRange, Accumulator, QFact
+from .types import derived_range_fact
 from .fixed import fixed_name, width_for_range, widths_for_ranges
 from .geometry import Part
 

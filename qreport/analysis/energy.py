@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 
 from .facts import (MODE_01, MODE_BINARY, MODE_FIXED, MODE_FLOAT, MODE_PO2, MODE_TERNARY,
-                    Energy, LayerFacts, MacEnergy, Operation, QFact, derived_fact)
+                    Energy, LayerFacts, MacEnergy, Operation, QFact)
 from .fixed import fractional_bits_of_step, width_for_range
+from .types import derived_fact
 from .layers import is_linear, kind_of, pool_area
 
 #: Every SRAM is at least this many bits (16 MiB, QTools' own example setting).

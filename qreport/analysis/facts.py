@@ -7,11 +7,10 @@ number of its own.  Nothing here imports Keras.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .fixed import FixedType, fractional_bits_of_step, width_for_range
+from .fixed import FixedType, fractional_bits_of_step
 
 #: The input type assumed when the user states none (SPEC section 2).
 DEFAULT_INPUT = "quantized_relu(8,0)"
@@ -65,14 +64,6 @@ class QFact:
             return None
         return fractional_bits_of_step(self.lsb)
 
-    def to_json(self) -> dict:
-        return {
-            "kind": self.kind, "config": self.config, "mode": self.mode,
-            "bits": self.bits, "integer": self.integer, "signed": self.signed,
-            "min": self.min, "max": self.max, "lsb": self.lsb,
-            "fixed": self.fixed, "scale": self.scale, "notes": list(self.notes),
-        }
-
 
 FLOAT = QFact(kind="float", config="float", mode=MODE_FLOAT, bits=32, integer=None,
               signed=True, min=None, max=None, lsb=None, fixed=None,
@@ -82,25 +73,6 @@ FLOAT = QFact(kind="float", config="float", mode=MODE_FLOAT, bits=32, integer=No
 def float_fact(config: str = "float") -> QFact:
     """The fact for an unquantized (float32) tensor or parameter."""
     return FLOAT if config == "float" else QFact(**{**FLOAT.__dict__, "config": config})
-
-
-def derived_fact(ft: FixedType, config: str) -> QFact:
-    """A tensor type computed by the analysis (an accumulator, a merge, …)."""
-    return QFact(
-        kind="derived", config=config, mode=MODE_FIXED, bits=ft.width,
-        integer=ft.integer_bits, signed=ft.signed, min=ft.min, max=ft.max,
-        lsb=math.ldexp(1.0, -ft.fractional_bits), fixed=ft.fixed,
-        hls_type=(ft.width, ft.integer_bits, ft.signed),
-    )
-
-
-def derived_range_fact(lo: float, hi: float, lsb: float | None, config: str) -> QFact:
-    """A derived type from an exact range and grid step (None: no grid)."""
-    if lsb is None:
-        return QFact(kind="derived", config=config, mode=MODE_FIXED, bits=32, integer=None,
-                     signed=lo < 0, min=lo, max=hi, lsb=None, fixed=None,
-                     hls_reason="values are not on a power-of-two grid")
-    return derived_fact(width_for_range(lo, hi, fractional_bits_of_step(lsb)), config)
 
 
 # ------------------------------------------------------------------ accumulators
@@ -122,12 +94,6 @@ class AccRange:
     fixed: str | None
     reason: str | None = None
 
-    def to_json(self) -> dict:
-        d = {k: getattr(self, k) for k in
-             ("min", "max", "integer_bits", "fractional_bits", "width", "signed", "fixed")}
-        if self.reason:
-            d["reason"] = self.reason
-        return d
 
     @classmethod
     def from_fixed(cls, ft: FixedType) -> AccRange:
@@ -150,14 +116,6 @@ class Accumulator:
     per_channel_width: tuple[int, ...] = ()
     headroom: int | None = None
     scale: str | None = None
-
-    def to_json(self) -> dict:
-        d = {m: (getattr(self, m).to_json() if getattr(self, m) is not None else None)
-             for m in METHODS}
-        d["per_channel_width"] = list(self.per_channel_width)
-        d["headroom"] = self.headroom
-        d["scale"] = self.scale
-        return d
 
 
 # ------------------------------------------------------------------ layers
@@ -200,12 +158,6 @@ class Operation:
             return None
         return t.width - b.width
 
-    def to_json(self) -> dict:
-        return {"part": self.part, "type": self.type, "name": self.name, "macs": self.macs,
-                "terms": self.terms, "weight": self.weight.to_json(),
-                "input": self.input.to_json(), "accumulator": self.accumulator.to_json(),
-                "bits_saved": self.bits_saved}
-
 
 def _sparsity(zeros: int | None, weights: int) -> float | None:
     if zeros is None:
@@ -230,15 +182,6 @@ class Counts:
         """Zero weights / weights (0 for a layer without weights, None when unknown)."""
         return _sparsity(self.zero_weights, self.weights)
 
-    def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in
-                ("macs", "weights", "bias", "weight_bits", "bias_bits", "zero_weights", "bops")}
-
-
-def pj_json(v: float) -> float:
-    """An energy in the JSON: to 1e-6 pJ, so that the last bits of a libm call never show."""
-    return round(v, 6)
-
 
 @dataclass(frozen=True)
 class MacEnergy:
@@ -252,10 +195,6 @@ class MacEnergy:
     multiply: float
     add: float
     add_bits: int | None
-
-    def to_json(self) -> dict:
-        return {"part": self.part, "multiply_pj": pj_json(self.multiply), "add_pj": pj_json(self.add),
-                "add_bits": self.add_bits}
 
 
 @dataclass(frozen=True)
@@ -275,11 +214,6 @@ class Energy:
     @property
     def total(self) -> float:
         return self.inputs + self.parameters + self.operations + self.outputs
-
-    def to_json(self) -> dict:
-        return {"inputs_pj": pj_json(self.inputs), "parameters_pj": pj_json(self.parameters),
-                "operations_pj": pj_json(self.operations), "outputs_pj": pj_json(self.outputs),
-                "total_pj": pj_json(self.total), "per_mac": [m.to_json() for m in self.per_mac]}
 
 
 @dataclass(frozen=True)
@@ -308,24 +242,6 @@ class LayerFacts:
     def quantizer(self, role: str) -> QFact | None:
         return dict(self.quantizers).get(role)
 
-    def to_json(self) -> dict:
-        """The layer object of the ``qreport/1`` contract (SPEC section 5)."""
-        a = self.accumulator
-        return {
-            "name": self.name,
-            "class": self.class_name,
-            "inputs": list(self.inputs),
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.output_shape),
-            "quantizers": {role: f.to_json() for role, f in self.quantizers},
-            "operations": [o.to_json() for o in self.operations],
-            "counts": ({**self.counts.to_json(), "energy_pj": pj_json(self.energy.total)}
-                       if self.counts is not None else None),
-            "accumulator": a.to_json() if a is not None else None,
-            "energy": self.energy.to_json() if self.energy is not None else None,
-            "warnings": list(self.warnings),
-        }
-
 
 @dataclass(frozen=True)
 class InputFacts:
@@ -343,9 +259,6 @@ class Widest:
     part: str
     width: int
     fixed: str
-
-    def to_json(self) -> dict:
-        return {"layer": self.layer, "part": self.part, "width": self.width, "fixed": self.fixed}
 
 
 @dataclass(frozen=True)
@@ -383,20 +296,6 @@ class Totals:
     def macs_share(self, n: int) -> float | None:
         """n MACs as a share of all MACs (None when the model has none)."""
         return n / self.macs if self.macs else None
-
-    def to_json(self) -> dict:
-        """The totals object of the ``qreport/1`` contract."""
-        w = self.widest_accumulator
-        return {
-            "macs": self.macs, "macs_by_operation": dict(self.macs_by_operation),
-            "weights": self.weights, "bias": self.bias, "weight_bits": self.weight_bits,
-            "bias_bits": self.bias_bits, "zero_weights": self.zero_weights,
-            "sparsity": self.sparsity, "bops": self.bops,
-            "float32_bits": self.float32_bits, "compression": self.compression,
-            "widest_accumulator": w.to_json() if w is not None else None,
-            "bits_saved": self.bits_saved,
-            "energy_pj": pj_json(self.energy_pj),
-        }
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from .errors import GraphError
+from ..errors import GraphError
 
 
 @dataclass(frozen=True)

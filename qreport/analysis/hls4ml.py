@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..options import flag
 from .facts import AccRange, LayerFacts, ModelFacts, QFact
 from .fixed import fractional_bits_of_step, width_for_range
 from .layers import SAME_POOLING, is_linear, kind_of
@@ -242,7 +243,7 @@ def hls4ml_nodes(facts: ModelFacts) -> tuple[Node, ...]:
         The nodes; ``Node.notes`` name what hls4ml 1.3.0 cannot convert.
     """
     nodes = [Node(i.name, i.name, None, (_exact("result", i.type, "input"),),
-                  ((f"input type {i.type.config}" + (" (assumed: pass --input-quantizer)"
+                  ((f"input type {i.type.config}" + (f" (assumed: pass {flag('input_quantizers')})"
                                                       if i.assumed else " (given)")),))
              for i in facts.inputs]
     for l in facts.every_layer:

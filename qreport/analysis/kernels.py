@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import AnalysisError, QuantizerError
+from ..errors import AnalysisError, QuantizerError
 from .facts import FLOAT, Histogram, QFact
 from .fixed import fractional_bits_of_step, pow2_grid_step
 from .quantizers import QUANTIZER_KINDS, quantizer_fact

@@ -20,8 +20,9 @@ from typing import Callable
 import numpy as np
 
 from . import geometry as geo
-from .errors import AnalysisError
-from .facts import FLOAT, QFact, derived_range_fact, float_fact
+from ..errors import AnalysisError
+from .facts import FLOAT, QFact, float_fact
+from .types import derived_range_fact
 from .fixed import pow2_grid_step
 from .quantizers import QUANTIZER_KINDS
 

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from .errors import AnalysisError
+from ..errors import AnalysisError
+from ..options import spelling
 from .facts import LayerFacts, ModelFacts
 from .propagate import propagate, totals
 from .read import input_types, read_model
@@ -76,6 +77,6 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
 def _input_warnings(inputs) -> list[str]:
     """A model warning per input whose type was assumed: every bound downstream depends on it."""
     return [f"input {i.name!r}: type assumed to be {i.type.config}, and the first accumulators "
-            f"are sized for it; state the real type, e.g. --input-quantizer "
-            f"'{i.name}=quantized_bits(8,0,1)' (input_quantizers=[...] in Python)"
+            f"are sized for it; state the real type, e.g. {spelling('input_quantizers', cli=True)} "
+            f"'{i.name}=quantized_bits(8,0,1)' ({spelling('input_quantizers', cli=False)} in Python)"
             for i in inputs if i.assumed]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import math
 
-from .errors import QuantizerError
+from ..errors import QuantizerError
 from .facts import (FLOAT, MODE_01, MODE_BINARY, MODE_FIXED, MODE_PO2, MODE_TERNARY, QFact,
                     float_fact)
 from .fixed import fractional_bits_of_step, pow2_grid_step, width_for_range

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import graph as g
 from . import kernels as kq
-from .errors import AnalysisError, QuantizerError
+from ..errors import AnalysisError, QuantizerError
 from .facts import DEFAULT_INPUT, InputFacts, QFact, float_fact
 from .layers import LayerKind, check_activation_object, kind_of, pool_area
 from .quantizers import parse_quantizer, quantizer_fact

@@ -16,7 +16,7 @@ import numpy as np
 from . import graph as g
 from . import layers
 from .accumulator import bound_chain, observed
-from .errors import AnalysisError
+from ..errors import AnalysisError
 from .geometry import Part, per_axis
 from .kernels import quantize
 

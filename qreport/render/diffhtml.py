@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from ..analysis.diff import ModelDiff
+from ..contract import model_block
+from ..provenance import Provenance, source_datetime
+from ..review.diff import ModelDiff
 from . import text as T
-from .html import (Charts, LayerView, _env, _layer_view, _page_css, _script_json, source_datetime,
-                   split_parts)
-from .jsonreport import model_block
+from .figures import Charts
+from .html import env, page_css_for, split_parts
+from .views import LayerView, layer_view, script_json
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class DiffPage:
     """Everything diff.html shows, as strings."""
 
     title: str
-    meta: dict       # the new model's block (tool versions for the header)
+    prov: Provenance  # the new model's (tool versions for the header)
     old: dict
     new: dict
     media: str
@@ -69,12 +71,12 @@ def _figures(d: ModelDiff) -> tuple[Figure, ...]:
     return tuple(out)
 
 
-def diff_page(d: ModelDiff, old_meta: dict, new_meta: dict, data: dict | None,
+def diff_page(d: ModelDiff, old: Provenance, new: Provenance, data: dict | None,
               media: str = "screen", paper: str = "a4", chart: Charts | None = None) -> DiffPage:
     """The diff's page data: summary, totals, changes and the changed layers' sheets."""
     index = {l.name: i for i, l in enumerate(d.new.layers)}
     news = {l.name: l for l in d.new.layers}
-    sheets = tuple(_layer_view(index[ld.name], news[ld.name], chart, True)
+    sheets = tuple(layer_view(index[ld.name], news[ld.name], chart, True)
                    for ld in d.layers if ld.status in ("changed", "added"))
     when = source_datetime()
     removed = d.status_count("removed")
@@ -82,24 +84,24 @@ def diff_page(d: ModelDiff, old_meta: dict, new_meta: dict, data: dict | None,
             "model's datasheet shows them" + (f"; {removed} removed (see the old model's datasheet)"
                                               if removed else ""))
     return DiffPage(
-        title=f"{old_meta['name']} → {new_meta['name']}", meta=new_meta,
-        old=model_block(d.old, old_meta), new=model_block(d.new, new_meta), media=media, paper=paper,
+        title=f"{old.name} → {new.name}", prov=new,
+        old=model_block(d.old, old), new=model_block(d.new, new), media=media, paper=paper,
         date=when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else None,
         changed=d.changed, figures=_figures(d), totals=T.total_rows(d), changes=T.change_rows(d),
         anchors={v.name: v.id for v in sheets}, sheets=sheets, sheets_note=note,
-        json=Markup(_script_json(data)) if data is not None else None)
+        json=Markup(script_json(data)) if data is not None else None)
 
 
-def render_diff_html(d: ModelDiff, old_meta: dict, new_meta: dict, data: dict) -> str:
+def render_diff_html(d: ModelDiff, old: Provenance, new: Provenance, data: dict) -> str:
     """The self-contained HTML of a diff, its JSON (``qreport-diff/1``) embedded."""
     chart = Charts(inline=True)
-    page = diff_page(d, old_meta, new_meta, data, "screen", "a4", chart)
-    return _env().get_template("diff.html").render(page=page, css=_page_css("screen", "a4"))
+    page = diff_page(d, old, new, data, "screen", "a4", chart)
+    return env().get_template("diff.html").render(page=page, css=page_css_for("screen", "a4"))
 
 
-def render_diff_parts(d: ModelDiff, old_meta: dict, new_meta: dict,
+def render_diff_parts(d: ModelDiff, old: Provenance, new: Provenance,
                       paper: str = "a4") -> tuple[list[str], dict[str, bytes]]:
     """The diff's print HTML in parts (front matter, then runs of sheets), and chart assets."""
     chart = Charts(inline=False)
-    page = diff_page(d, old_meta, new_meta, None, "pdf", paper, chart)
+    page = diff_page(d, old, new, None, "pdf", paper, chart)
     return split_parts("diff.html", page, paper), chart.assets

@@ -14,6 +14,7 @@ import json
 import re
 
 from ..analysis.facts import ModelFacts
+from ..provenance import Provenance
 from ..analysis.hls4ml import DEFAULT_PRECISION, hls4ml_nodes
 from .text import one_line
 
@@ -31,21 +32,21 @@ def _key(name: str) -> str:
 _comment = one_line  # text from a model, safe for one comment line
 
 
-def hls4ml_yaml(facts: ModelFacts, meta: dict) -> str:
+def hls4ml_yaml(facts: ModelFacts, prov: Provenance) -> str:
     """The hls4ml configuration of a model.
 
     Args:
         facts: the analysis.
-        meta: the model block (name, file, sha256, versions).
+        prov: where the facts came from (name, file, sha256, versions).
 
     Returns:
         YAML text, the same bytes for the same model on any machine.
     """
     nodes = hls4ml_nodes(facts)
     out = [
-        f"# hls4ml configuration for {_comment(meta['name'])}, written by qreport "
-        f"{_comment(meta.get('qreport') or '?')}",
-        f"# model: {_comment(meta['file'])}  sha256 {meta['sha256']}",
+        f"# hls4ml configuration for {_comment(prov.name)}, written by qreport "
+        f"{_comment(prov.qreport or '?')}",
+        f"# model: {_comment(prov.file)}  sha256 {prov.sha256}",
         "# hls_config for hls4ml.converters.convert_from_keras_model (hls4ml 1.3.0),",
         "# one LayerName entry per node hls4ml makes of the model:",
         "#   accum   the exact bound: the node's sum can never leave it",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ..analysis.facts import ModelFacts
+from ..provenance import Provenance
 from . import text as T
 
 LIMIT = 60_000
@@ -65,22 +66,22 @@ def _longest(doc, n: int, limit: int) -> str:
     return doc(lo)
 
 
-def markdown(facts: ModelFacts, meta: dict, limit: int = LIMIT) -> str:
+def markdown(facts: ModelFacts, prov: Provenance, limit: int = LIMIT) -> str:
     """The Markdown report of a model.
 
     Args:
         facts: the analysis.
-        meta: the model block (name, file, sha256, tool versions).
+        prov: where the facts came from (name, file, sha256, tool versions).
         limit: the most characters the text may have.
 
     Returns:
         Markdown text, at most ``limit`` characters.
     """
     t, f = facts.totals, T.summary(facts)
-    head = [f"## qreport datasheet: {code(meta['name'])}", "",
-            f"Model {code(meta['file'])}, sha256 {code(meta['sha256'])}; "
-            f"Keras {code(meta.get('keras') or '?')}, QKeras {code(meta.get('qkeras') or '?')}, "
-            f"qreport {code(meta.get('qreport') or '?')}.", ""]
+    head = [f"## qreport datasheet: {code(prov.name)}", "",
+            f"Model {code(prov.file)}, sha256 {code(prov.sha256)}; "
+            f"Keras {code(prov.keras or '?')}, QKeras {code(prov.qkeras or '?')}, "
+            f"qreport {code(prov.qreport or '?')}.", ""]
     ins = [(code(i.name), code(T.shape(i.shape)), code(i.type.config), code(i.type.fixed or "float"),
             "assumed default" if i.assumed else "given") for i in facts.inputs]
     head += _table(("input", "shape", "quantizer", "type", "type is"), ins, set()) + [""]
@@ -126,17 +127,17 @@ def markdown(facts: ModelFacts, meta: dict, limit: int = LIMIT) -> str:
     return _longest(doc, len(rows), limit)
 
 
-def diff_markdown(d, old_meta: dict, new_meta: dict, limit: int = LIMIT) -> str:
+def diff_markdown(d, old: Provenance, new: Provenance, limit: int = LIMIT) -> str:
     """The Markdown of a diff: verdict, totals old → new, then each layer's key changes.
 
     Args:
         d: the :class:`..analysis.diff.ModelDiff`.
-        old_meta, new_meta: the two model blocks.
+        old, new: where the two models came from.
         limit: the most characters the text may have.
     """
-    head = [f"## qreport diff: {code(old_meta['name'])} → {code(new_meta['name'])}", "",
-            f"Old {code(old_meta['file'])} (sha256 {code(old_meta['sha256'][:12])}), "
-            f"new {code(new_meta['file'])} (sha256 {code(new_meta['sha256'][:12])}).", ""]
+    head = [f"## qreport diff: {code(old.name)} → {code(new.name)}", "",
+            f"Old {code(old.file)} (sha256 {code(old.sha256[:12])}), "
+            f"new {code(new.file)} (sha256 {code(new.sha256[:12])}).", ""]
     if not d.changed:
         return "\n".join(head + ["**No changes**: every layer and every total is the same.", ""])
     n = {s: d.status_count(s) for s in ("added", "removed", "changed", "same")}

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from ..analysis.facts import ModelFacts
+from ..provenance import Provenance
 from .text import (accumulator_cell, bits, counts_cells, energy, inferred_cell, integer, kib,
                    part_label, percent)
 
 
-def summary_text(facts: ModelFacts, meta: dict) -> str:
+def summary_text(facts: ModelFacts, prov: Provenance) -> str:
     """The terminal summary of a model.
 
     Args:
         facts: the analysis.
-        meta: the model block (``name`` and ``file`` are shown).
+        prov: where the facts came from (``name`` and ``file`` are shown).
 
     Returns:
         Plain text, one line per layer, then totals and warnings.
@@ -26,7 +27,7 @@ def summary_text(facts: ModelFacts, meta: dict) -> str:
     right = {3, 4, 5}
     fmt = lambda r: "  ".join(s.rjust(w[i]) if i in right else s.ljust(w[i])  # noqa: E731
                               for i, s in enumerate(r)).rstrip()
-    out = [f"{meta['name']}  ({meta['file']})", fmt(rows[0]), "-" * (sum(w) + 2 * (len(w) - 1))]
+    out = [f"{prov.name}  ({prov.file})", fmt(rows[0]), "-" * (sum(w) + 2 * (len(w) - 1))]
     out += [fmt(r) for r in rows[1:]]
     t = facts.totals
     out += ["", "totals:",

@@ -12,6 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from ..contract import KEY_PATH
+
 MINUS = "\u2212"
 THIN_SPACE = "\u2009"
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -241,13 +243,6 @@ def delta(d, pct, path: str = "") -> str:
 
 #: How a diff marks a cost figure's move.
 VERDICT_MARK = {"regression": "▲ worse", "improvement": "▼ better", None: ""}
-
-
-#: The fact paths a diff's tables show (a layer's key facts; the JSON has them all).
-KEY_PATH = re.compile(
-    r"^quantizers\.[^.]+\.(config|fixed)$|^operations\.\d+\.name$|^counts\.\w+$"
-    r"|^(operations\.\d+\.)?accumulator\.(bound|type|conservative|sampled)\.(width|fixed)$"
-    r"|^energy\.total_pj$|^class$")
 
 
 @dataclass(frozen=True)

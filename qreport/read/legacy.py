@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import os
 
-from .errors import QReportError
+from ..errors import QReportError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -46,28 +46,40 @@ def weights_beside(path: str) -> str | None:
     return None
 
 
-def load_architecture(path: str, config: dict, weights: str | None, objects: dict):
-    """(model, weights file name or None) from a vetted Keras-2 config.
+def weights_file(path: str, weights: str | None) -> str | None:
+    """The weights file of the architecture ``path`` (given, or found beside it), checked
+    to be HDF5 and probed (:mod:`.hdf5probe`); None when there is none.
 
     Raises:
-        QReportError: the weights file is missing, not HDF5, or does not fit.
+        QReportError: the given file is missing, or is not a readable HDF5 file.
     """
-    from keras.src.legacy.saving import legacy_h5_format, saving_utils
+    from .hdf5probe import probe
 
     if weights is not None and not os.path.isfile(weights):
         raise QReportError(f"{weights}: weights file not found")
     weights = weights or weights_beside(path)
-    model = saving_utils.model_from_config(repair_config(config), custom_objects=objects)
     if weights is None:
-        return model, None
+        return None
     with open(weights, "rb") as f:
         if f.read(8) != HDF5_SIGNATURE:
             raise QReportError(f"{weights}: not an HDF5 weights file")
-    import h5py
-
-    from .hdf5probe import probe
-
     probe(weights)
+    return weights
+
+
+def load_architecture(path: str, config: dict, weights: str | None, objects: dict):
+    """(model, weights file name or None) from a vetted Keras-2 config and the
+    :func:`weights_file` found for it.
+
+    Raises:
+        QReportError: the weights do not fit the architecture.
+    """
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format, saving_utils
+
+    model = saving_utils.model_from_config(repair_config(config), custom_objects=objects)
+    if weights is None:
+        return model, None
     try:
         with h5py.File(weights, "r") as h:
             group = h["model_weights"] if "model_weights" in h else h  # a full-model .h5 works too

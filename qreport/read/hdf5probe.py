@@ -15,7 +15,7 @@ import os
 import signal
 import time
 
-from .errors import QReportError
+from ..errors import QReportError
 
 TIMEOUT = 60.0
 _EXCEPTION = 3   # the child's exit code when h5py raised (the parent will say why itself)
@@ -84,3 +84,36 @@ def probe(path: str, member: str | None = None, what: str | None = None) -> None
         name = signal.Signals(os.WTERMSIG(status)).name
         raise QReportError(f"{what or path}: damaged HDF5 file (reading it makes the HDF5 "
                            f"library crash with {name}); refused")
+
+
+def stored_elements(path: str, member: str | None = None, what: str | None = None) -> int:
+    """The number of values the HDF5 file's datasets hold (their shapes only, nothing read).
+
+    Call it after :func:`probe`: the file is then known not to crash a reader.
+
+    Raises:
+        QReportError: h5py cannot open or walk the file.
+    """
+    import zipfile
+
+    import h5py
+
+    total = 0
+
+    def visit(_name, obj):
+        nonlocal total
+        if isinstance(obj, h5py.Dataset):
+            total += int(obj.size or 0)
+
+    if member is None:
+        source = path
+    else:
+        with zipfile.ZipFile(path) as z:
+            source = io.BytesIO(z.read(member))
+    try:
+        with h5py.File(source, "r") as f:
+            f.visititems(visit)
+    except Exception as exc:  # noqa: BLE001  h5py raises OSError/KeyError/... on damaged files
+        msg = " ".join(str(exc).split())[:200]
+        raise QReportError(f"{what or path}: damaged HDF5 file ({type(exc).__name__}: {msg})") from None
+    return total

@@ -1,6 +1,6 @@
 """Budgets: limits a model must stay within, and where it does not.
 
-Pure: :class:`Budget` and :class:`.facts.ModelFacts` in, :class:`Violation`
+Pure: :class:`Budget` and :class:`~qreport.analysis.facts.ModelFacts` in, :class:`Violation`
 tuples out.  ``qreport check`` reads the budget from flags or a TOML file.
 
 The rules, chosen so that a model within budget is one the hardware can hold:
@@ -13,7 +13,7 @@ The rules, chosen so that a model within budget is one the hardware can hold:
   weights and biases (what a ROM must hold; the datasheet's "parameter
   memory");
 - ``max_energy_pj``: the model's estimated energy per inference in pJ
-  (:mod:`.energy`; an estimate, so a budget on it compares designs, it does
+  (:mod:`qreport.analysis.energy`; an estimate, so a budget on it compares designs, it does
   not sign off power);
 - ``require_input_quantizer``: no input type may be assumed.
 """
@@ -23,7 +23,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 
-from .facts import ModelFacts, pj_json
+from ..analysis.facts import ModelFacts
+from ..contract import pj
+from ..options import spelling
 
 _UNITS = {"bit": 1, "bits": 1, "b": 1, "B": 8, "byte": 8, "bytes": 8,
           "KiB": 8 * 1024, "MiB": 8 * 1024 ** 2, "GiB": 8 * 1024 ** 3,
@@ -91,13 +93,9 @@ class Budget:
             raise ValueError(f"require-input-quantizer: {rq!r} is not true or false")
         budget = cls(**values)
         if budget == cls():
-            raise ValueError("check: no budget given (--max-accumulator-bits, --max-macs, "
-                             "--max-weight-memory, --max-energy-pj, --require-input-quantizer "
-                             "or --budget FILE)")
+            keys = ", ".join(k.replace("_", "-") for k in cls.keys())
+            raise ValueError(f"check: no budget given ({keys})")
         return budget
-
-    def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in self.keys()}
 
 
 @dataclass(frozen=True)
@@ -109,10 +107,6 @@ class Violation:
     value: int | float | None
     limit: int | float | bool
     message: str
-
-    def to_json(self) -> dict:
-        return {"layer": self.layer, "figure": self.figure, "value": self.value,
-                "limit": self.limit, "message": self.message}
 
 
 def _n(v: int) -> str:
@@ -133,7 +127,7 @@ def check(facts: ModelFacts, budget: Budget) -> tuple[Violation, ...]:
     if budget.require_input_quantizer:
         out += [Violation(f"input {i.name}", "input type", None, True,
                           f"input {i.name}: type assumed ({i.type.config}); state it with "
-                          "--input-quantizer") for i in facts.inputs if i.assumed]
+                          f"{spelling('input_quantizers')}") for i in facts.inputs if i.assumed]
     lim = budget.max_accumulator_bits
     if lim is not None:
         for l in facts.layers:
@@ -160,7 +154,7 @@ def check(facts: ModelFacts, budget: Budget) -> tuple[Violation, ...]:
                              f"> limit {_n(lim)} bits ({lim / 8192:,.2f} KiB)"))
     e = budget.max_energy_pj
     if e is not None and t.energy_pj > e:
-        out.append(Violation("model", "energy pJ", pj_json(t.energy_pj), e,
+        out.append(Violation("model", "energy pJ", pj(t.energy_pj), e,
                              f"model: estimated energy {t.energy_pj:,.2f} pJ per inference > "
                              f"limit {e:,g} pJ"))
     return tuple(out)

@@ -1,8 +1,8 @@
 """What changed between two models: layer by layer and in the totals (``qreport diff``).
 
-Pure: two :class:`.facts.ModelFacts` in, a :class:`ModelDiff` out.  Layers
+Pure: two :class:`~qreport.analysis.facts.ModelFacts` in, a :class:`ModelDiff` out.  Layers
 are matched by name.  A change is named by its *fact path*, the dotted path
-of the fact in the ``qreport/1`` layer object (``accumulator.bound.width``,
+of the fact in the ``qreport/1`` layer object (:mod:`qreport.contract`) (``accumulator.bound.width``,
 ``quantizers.kernel.config``, ``operations.1.name``): list items of objects
 by their index, lists of plain values (shapes, warnings, per-channel
 widths) compared whole.
@@ -16,27 +16,17 @@ are causes, and the cost figures they move carry the verdict.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .facts import ModelFacts
+from .. import contract
+from ..analysis.facts import ModelFacts
 
 STATUSES = ("added", "removed", "changed", "same")
 REGRESSION, IMPROVEMENT = "regression", "improvement"
 
-# Fact paths whose growth costs hardware: a layer's and the model's.
-_COST = re.compile(
-    r"(^|\.)accumulator\.(bound|conservative|sampled|type)\.width$"
-    r"|^(counts|operations\.\d+)\.macs$"
-    r"|^counts\.(weights|bias|weight_bits|bias_bits|bops|energy_pj)$"
-    r"|^energy\.total_pj$"
-    r"|^(macs|weights|bias|weight_bits|bias_bits|bops|energy_pj)$"
-    r"|^widest_accumulator\.width$")
-
-
 def verdict(path: str, old, new) -> str | None:
     """``regression``/``improvement`` for a cost figure that moved, else None."""
-    if not _COST.search(path) or not _number(old) or not _number(new) or old == new:
+    if not contract.COST_PATH.search(path) or not _number(old) or not _number(new) or old == new:
         return None
     return REGRESSION if new > old else IMPROVEMENT
 
@@ -81,19 +71,11 @@ class Change:
     alias: bool = False
 
 
-def _aliases(layer: dict) -> re.Pattern:
-    ops = layer.get("operations") or []
-    alts = [rf"operations\.{len(ops) - 1}\.accumulator\."] if ops else []
-    if layer.get("counts") is not None:
-        alts.append(r"energy\.total_pj$")
-    return re.compile("^(" + "|".join(alts) + ")") if alts else re.compile(r"(?!)")
-
-
 def changes(old: dict, new: dict) -> tuple[Change, ...]:
     """Every fact path whose value differs, in the new object's order (then the old's)."""
     a, b = flatten(old), flatten(new)
     paths = _union(a, b)
-    alias_a, alias_b = _aliases(old), _aliases(new)
+    alias_a, alias_b = contract.alias_path(old), contract.alias_path(new)
     out = []
     for p in paths:
         if a.get(p) == b.get(p):
@@ -184,12 +166,12 @@ def diff(old: ModelFacts, new: ModelFacts) -> ModelDiff:
     removed_from(0)
     for l in new.layers:
         if l.name in olds:
-            cs = changes(olds[l.name].to_json(), l.to_json())
+            cs = changes(contract.layer(olds[l.name]), contract.layer(l))
             out.append(LayerDiff(l.name, "changed" if cs else "same", l.class_name, cs))
             removed_from(position[l.name] + 1)
         else:
             out.append(LayerDiff(l.name, "added", l.class_name))
-    a, b = flatten(old.totals.to_json()), flatten(new.totals.to_json())
+    a, b = flatten(contract.totals(old.totals)), flatten(contract.totals(new.totals))
     facts = _union(a, b)
     totals = tuple(TotalDiff(p, a.get(p), b.get(p), verdict(p, a.get(p), b.get(p))) for p in facts)
     return ModelDiff(old, new, tuple(out), totals)

@@ -1,0 +1,104 @@
+"""The settings of a build, as frozen (picklable) values, and how each is spelt.
+
+A build reads a model (:class:`LoadOptions`), analyses it
+(:class:`AnalysisOptions`) and formats the facts (:class:`RenderOptions`);
+:class:`Options` holds the three.  They are frozen and hold only strings,
+numbers and tuples, so a batch or a Dask worker gets exactly what the
+command line asked for.
+
+Every setting has one name (the field's) and two spellings: its flag on the
+command line and its argument in Python.  Messages name a setting through
+:func:`spelling`, which gives the command line's flags while the CLI runs
+(:func:`command_line`) and the Python names otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass, field
+
+#: name -> (command-line flag, Python spelling)
+SPELLINGS = {
+    "input_quantizers": ("--input-quantizer", "input_quantizers=[...]"),
+    "sample": ("--sample", "sample="),
+    "unsafe_load": ("--unsafe-load", "unsafe_load=True"),
+    "weights": ("--weights", "weights="),
+    "custom_objects": ("--custom-objects FILE.py", "custom_objects="),
+    "sheets": ("--sheets", "sheets="),
+}
+
+_CLI = contextvars.ContextVar("qreport_cli", default=False)
+
+
+def spelling(name: str, cli: bool | None = None) -> str:
+    """How the user states the setting ``name``: its flag under the CLI, else its Python name."""
+    flag, python = SPELLINGS[name]
+    return flag if (_CLI.get() if cli is None else cli) else python
+
+
+def flag(name: str) -> str:
+    """The command-line flag of the setting ``name`` (without a metavar)."""
+    return SPELLINGS[name][0].split(" ")[0]
+
+
+@contextlib.contextmanager
+def command_line():
+    """Within it, messages name the command line's flags."""
+    token = _CLI.set(True)
+    try:
+        yield
+    finally:
+        _CLI.reset(token)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a model file is read.
+
+    ``unsafe_load`` allows Lambda layers (code from the file); ``weights`` is
+    the weights file of an architecture ``.json``; ``custom_objects`` a
+    Python file of layer classes (it runs, so it needs ``unsafe_load``).
+    """
+
+    unsafe_load: bool = False
+    weights: str | None = None
+    custom_objects: str | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What the analysis assumes: the inputs' types and an optional sample file."""
+
+    input_quantizers: tuple[str, ...] = ()
+    sample: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How the facts are laid out: the title, PDF paper and which layer sheets."""
+
+    title: str | None = None
+    paper: str = "a4"
+    sheets: str = "all"  # all | mac | none (HTML and PDF; JSON has every layer)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every setting of one build."""
+
+    load: LoadOptions = field(default_factory=LoadOptions)
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
+    render: RenderOptions = field(default_factory=RenderOptions)
+
+    @classmethod
+    def of(cls, **settings) -> Options:
+        """Options from flat settings (``paper="letter", sample="x.npy"``), each in its group."""
+        groups = {"load": LoadOptions, "analysis": AnalysisOptions, "render": RenderOptions}
+        parts: dict[str, dict] = {g: {} for g in groups}
+        for k, v in settings.items():
+            g = next((g for g, c in groups.items() if k in c.__dataclass_fields__), None)
+            if g is None:
+                raise TypeError(f"unknown setting {k!r}")
+            parts[g][k] = tuple(v) if k == "input_quantizers" else v
+        return cls(**{g: groups[g](**parts[g]) for g in groups})

@@ -1,0 +1,148 @@
+"""One model through qreport: read, analyse, render, write atomically.
+
+The CLI calls this; so do batch builds.  Inputs are frozen
+(:class:`~qreport.options.Options`), outputs are facts and a
+:class:`~qreport.provenance.Provenance`, so the work pickles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Callable
+
+from .errors import QReportError
+from .options import Options, RenderOptions
+from .output import check_output_path, write_atomic
+from .provenance import Provenance, sha256, versions
+from .render import by_extension, extensions
+
+#: Told each stage's name as the build reaches it ("loading", "analysing", …).
+Progress = Callable[[str], None]
+
+
+def _quiet(stage: str) -> None:
+    pass
+
+
+def analyse_file(model_path: str, opts: Options = Options(), progress: Progress = _quiet):
+    """Load and analyse a model file.
+
+    Args:
+        model_path: a model file (``.keras``, ``.h5``, architecture ``.json``).
+        opts: the build options (how to load it, what to assume).
+        progress: told each stage.
+
+    Returns:
+        (ModelFacts, Provenance): the analysis and where it came from.
+
+    Raises:
+        QReportError: the file cannot be loaded or analysed; ``option`` names
+            the setting at fault, if one is.
+    """
+    from .analysis.model import analyse
+    from .read import load_file
+
+    progress("loading")
+    model, weights = load_file(model_path, opts.load)
+    a = opts.analysis
+    progress("analysing")
+    sample = None
+    if a.sample:
+        from .analysis.graph import input_names
+        from .read.sample import load_sample
+
+        sample = load_sample(a.sample, input_names(model))
+    facts = analyse(model, list(a.input_quantizers), sample, weights=weights is not None)
+    prov = Provenance(name=opts.render.title or model.name, file=os.path.basename(model_path),
+                      sha256=sha256(model_path), **versions(),
+                      **({"weights": weights} if model_path.lower().endswith(".json") else {}),
+                      sample=os.path.basename(a.sample) if a.sample else None)
+    return facts, prov
+
+
+def _renderer(out: str, model_paths, kind: str):
+    ext = check_output_path(out, model_paths[0], extensions(kind))
+    for p in model_paths[1:]:
+        check_output_path(out, p, extensions(kind))
+    return by_extension(ext, kind)
+
+
+@contextlib.contextmanager
+def _workers(renderer):
+    """The PDF workers, forked now if the format lays pages out: before Keras is
+    imported, so they carry none of it and import WeasyPrint while the model loads."""
+    if not renderer.workers:
+        yield None
+        return
+    from .render.workers import Workers
+
+    w = Workers()
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def render(facts, prov: Provenance, fmt: str, opts: RenderOptions = RenderOptions(),
+           workers=None, progress: Progress = _quiet) -> bytes:
+    """A datasheet's bytes in the format ``fmt`` (an extension: ``json``, ``pdf``, …)."""
+    r = by_extension(fmt)
+    if r is None:
+        raise QReportError(f"unknown report format {fmt!r}")
+    progress("rendering PDF" if r.workers else "rendering")
+    return r.report(facts, prov, opts, workers)
+
+
+def render_diff(d, old: Provenance, new: Provenance, fmt: str,
+                opts: RenderOptions = RenderOptions(), workers=None) -> bytes:
+    """A diff's bytes in the format ``fmt`` (``json``, ``html``, ``pdf`` or ``md``)."""
+    r = by_extension(fmt, "diff")
+    if r is None:
+        raise QReportError(f"unknown diff format {fmt!r}")
+    return r.diff(d, old, new, opts, workers)
+
+
+def build(model_path: str, out: str, opts: Options = Options(),
+          progress: Progress = _quiet) -> None:
+    """Build one report and write it atomically.
+
+    Args:
+        model_path: the model file.
+        out: the report's path; its extension picks the renderer.
+        opts: the build options.
+        progress: told each stage.
+
+    Raises:
+        QReportError: bad input or a failed build; the previous file at
+            ``out`` survives any failure, and nothing half-written is left.
+    """
+    r = _renderer(out, [model_path], "report")
+    with _workers(r) as workers:
+        facts, prov = analyse_file(model_path, opts, progress)
+        progress("rendering PDF" if r.workers else "rendering")
+        data = r.report(facts, prov, opts.render, workers)
+    write_atomic(out, data)
+
+
+def diff_files(old_path: str, new_path: str, out: str, opts: Options = Options(),
+               progress: Progress = _quiet):
+    """Compare two model files and write the diff report atomically.
+
+    Returns:
+        The :class:`~qreport.review.diff.ModelDiff` (for the exit code).
+
+    Raises:
+        QReportError: bad input or a failed build; nothing is written then.
+    """
+    from .review.diff import diff
+
+    r = _renderer(out, [old_path, new_path], "diff")
+    with _workers(r) as workers:
+        old, old_prov = analyse_file(old_path, opts, progress)
+        new, new_prov = analyse_file(new_path, opts, progress)
+        d = diff(old, new)
+        progress("rendering PDF" if r.workers else "rendering")
+        data = r.diff(d, old_prov, new_prov, opts.render, workers)
+    write_atomic(out, data)
+    return d

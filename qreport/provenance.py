@@ -1,0 +1,72 @@
+"""Where a report's facts came from: the model file, its hash, the tools, the date.
+
+A :class:`Provenance` is frozen and travels with the facts from the
+pipeline to every renderer (and back from a Dask worker); the JSON
+contract writes it as the report's ``model`` block.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+from dataclasses import dataclass
+
+#: a Provenance's weights when the model file holds its own (not stated in the report)
+OWN = "own"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The model block of a report.
+
+    ``weights`` is stated for an architecture ``.json`` only: the weights
+    file read, or None when there was none (an architecture-only report);
+    :data:`OWN` for a file that holds its own weights.  ``sample`` is the
+    sample file's name, when one was used.
+    """
+
+    name: str
+    file: str
+    sha256: str
+    keras: str | None
+    qkeras: str | None
+    qreport: str | None
+    weights: str | None = OWN
+    sample: str | None = None
+
+    @property
+    def architecture(self) -> bool:
+        """True for an architecture file (its weights, or their absence, are stated)."""
+        return self.weights != OWN
+
+
+def versions() -> dict:
+    """The versions of the tools that shape the numbers and the layout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {"keras": v("keras"), "qkeras": v("qkeras-v3"), "qreport": v("qreport")}
+
+
+def sha256(path: str) -> str:
+    """The file's SHA-256, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_datetime() -> datetime.datetime | None:
+    """SOURCE_DATE_EPOCH as a UTC datetime, or None: reports carry a date only
+    when it asks for one (the HTML cover and the PDF metadata read this)."""
+    sde = os.environ.get("SOURCE_DATE_EPOCH")
+    if sde and sde.isdigit():
+        return datetime.datetime.fromtimestamp(int(sde), datetime.timezone.utc)
+    return None

@@ -1,0 +1,58 @@
+"""Every way a model gets in: vetting, the Keras path, Keras-2 formats, repairs, samples.
+
+:func:`load_file` is the door: a model file and its :class:`~qreport.options.LoadOptions`
+in, a Keras model out, after :mod:`.vet` has passed the file.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from ..errors import QReportError
+from ..options import LoadOptions, spelling
+
+
+def load_file(path: str, opts: LoadOptions = LoadOptions()):
+    """Load a model file as the options say.
+
+    Returns:
+        (model, weights): the Keras model, and the name of the file its
+        weights came from (None for an architecture without weights).
+
+    Raises:
+        QReportError: the file cannot be loaded; the message says why.
+    """
+    from .keras import load, user_objects
+
+    custom = None
+    if opts.custom_objects:
+        if not opts.unsafe_load:
+            raise QReportError(f"{opts.custom_objects}: {spelling('custom_objects').split()[0]} "
+                               f"runs that Python file; pass {spelling('unsafe_load')} too if "
+                               "you trust it")
+        custom = user_objects(opts.custom_objects)
+    return load(path, unsafe=opts.unsafe_load, weights=opts.weights, custom=custom)
+
+
+def examples() -> dict[str, str]:
+    """Bundled example models: name -> path inside the installed package."""
+    root = resources.files("qreport.bundled")
+    return {p.name[:-6]: str(p) for p in sorted(root.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".keras")}
+
+
+def example_path(name: str) -> str:
+    """The bundled example ``name``'s file.
+
+    Raises:
+        QReportError: there is no such example.
+    """
+    ex = examples()
+    if name not in ex:
+        raise QReportError(f"unknown example {name!r}; available: {', '.join(ex)}")
+    return ex[name]
+
+
+def model_path(arg: str) -> str:
+    """A model argument: a file, or ``example:NAME`` for a bundled example."""
+    return example_path(arg.split(":", 1)[1]) if arg.startswith("example:") else arg

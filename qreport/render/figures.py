@@ -1,0 +1,107 @@
+"""The charts a page carries, and where their SVG goes.
+
+A layer sheet has its weight histograms and per-channel accumulator
+widths (:mod:`.svgplot`); the model has its charts by layer
+(:mod:`.charts`).  :class:`Charts` places each SVG inline (HTML) or as an
+asset of the PDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from ..analysis.facts import LayerFacts, ModelFacts
+from . import charts, svgplot
+from . import text as T
+from .media import print_fonts
+
+#: Inches of a model chart, each half the page's width (two side by side).
+HALF = 3.45
+
+
+class Charts:
+    """Where chart SVGs go: inline (HTML) or into PDF assets served by the fetcher.
+
+    WeasyPrint computes styles for every element of an inline SVG as part of
+    the HTML tree; as an image (``qreport-asset:charts/N.svg``, served from
+    memory by the sandboxed fetcher) a chart stays vector but is drawn once,
+    outside the cascade: the PDF of a MobileNet renders twice as fast.
+    """
+
+    def __init__(self, inline: bool):
+        self.inline = inline
+        self.assets: dict[str, bytes] = {}
+
+    def __call__(self, svg: str, alt: str) -> Markup:
+        if self.inline:
+            return Markup(svg)
+        svg = print_fonts(svg)
+        name = f"charts/{len(self.assets)}.svg"
+        self.assets[name] = svg.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ', 1) \
+            .encode() if "xmlns:xlink" not in svg else svg.encode()
+        return Markup('<img class="chart" src="qreport-asset:{}" alt="{}">').format(name, alt)
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """A model chart and its title."""
+
+    title: str
+    svg: Markup
+    half: bool = False   # half the width, beside the next half chart
+
+
+def layer_charts(l: LayerFacts, chart) -> tuple[Markup, ...]:
+    out = []
+    for h in l.histograms:
+        q = l.quantizer(h.role)
+        title = "quantized " + ("kernel" if h.part == "main" else f"{h.part} kernel") + \
+                (" (unscaled)" if q is not None and (q.scale or "").startswith("per-channel") else "")
+        out.append(chart(svgplot.weight_histogram(
+            h.values, h.counts, q.lsb if q is not None else None, title), title))
+    for o in l.operations:
+        a = o.accumulator
+        if a.per_channel_width:
+            t = "accumulator width per channel" + (f" ({o.part})" if o.part != "main" else "")
+            out.append(chart(svgplot.channel_widths(a.per_channel_width, a.bound.width, t), t))
+    return tuple(out)
+
+
+def model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
+    ops_layers = [l for l in facts.layers if l.operations]
+    if not ops_layers:
+        return ()
+    names = [l.name for l in ops_layers]
+    op_names = [k for k, _ in facts.totals.macs_by_operation]
+    table = [[sum(o.macs for o in l.operations if o.name == k) for k in op_names] for l in ops_layers]
+    t1, t2 = "MACs per layer, by operation type", "Parameter memory per layer"
+    spent = [l for l in facts.layers if l.energy is not None and l.energy.total > 0]
+    parts = [p for p in T.ENERGY_PARTS if any(getattr(l.energy, p[1]) for l in spent)]
+    t4 = "Energy per layer (estimate)"
+    # two by two: the work (MACs, energy), then the storage (memory, bit widths)
+    out = [ChartView(t1, chart(charts.macs_by_layer(names, op_names, table, "m1", width=HALF), t1),
+                     half=True),
+           ChartView(t4, chart(charts.stacked_by_layer(
+               [l.name for l in spent], [p[0] for p in parts],
+               [[getattr(l.energy, p[1]) for p in parts] for l in spent],
+               "energy per inference (pJ)", "m4", width=HALF), t4), half=True),
+           ChartView(t2, chart(charts.memory_by_layer(
+               names, [l.counts.weight_bits for l in ops_layers],
+               [l.counts.bias_bits for l in ops_layers], "m2", width=HALF), t2), half=True)]
+    labels, series = [], {"weight bits": [], "input bits": [], "accumulator (bound)": [],
+                          "accumulator (type)": [], "accumulator (sampled)": []}
+    for l in ops_layers:
+        for o in l.operations:
+            labels.append(l.name + {"main": "", "depthwise": " (dw)", "pointwise": " (pw)"}[o.part])
+            a = o.accumulator
+            series["weight bits"].append(None if o.weight.is_float else o.weight.bits)
+            series["input bits"].append(None if o.input.is_float else o.input.bits)
+            series["accumulator (bound)"].append(a.bound.width if a.bound else None)
+            series["accumulator (type)"].append(a.type.width if a.type else None)
+            series["accumulator (sampled)"].append(a.sampled.width if a.sampled else None)
+    t3 = "Bit widths per operation"
+    out.append(ChartView(t3, chart(charts.bit_profile(labels, series, "m3", width=HALF), t3),
+                         half=True))
+    return tuple(out)

@@ -1,0 +1,277 @@
+"""The page data of the HTML and PDF datasheets: frozen views of strings.
+
+Every number is formatted here (by :mod:`.text`'s rules); the templates
+only lay out strings they are given (coverage.py's split).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from ..analysis.facts import DEFAULT_INPUT, METHODS, LayerFacts, ModelFacts, QFact
+from ..provenance import Provenance, source_datetime
+from . import text as T
+from .figures import Charts, ChartView, layer_charts, model_charts
+
+MULTIPLIERS = {
+    "mult": "{w}-bit × {x}-bit fixed-point multiplier",
+    "barrel": "barrel shifter: a power-of-two operand turns the product into a shift",
+    "mux": "multiplexer: a ternary/binary operand selects +x, −x or 0",
+    "xor": "XOR gate: binary operands multiply by sign",
+    "adder": "adder: power-of-two × power-of-two adds exponents",
+    "fmult": "floating-point multiplier: an operand is float",
+}
+METHOD_NOTES = {
+    "bound": "inputs free over their whole type range: provably safe",
+    "conservative": "inputs over the range observed on the sample",
+    "sampled": "accumulator values observed on the sample",
+    "type": "from the types alone, as hls4ml infers it",
+}
+
+SHEETS = ("all", "mac", "none")
+
+
+@dataclass(frozen=True)
+class QuantizerRow:
+    """One row of a sheet's quantizer table."""
+
+    role: str
+    kind: str
+    config: str
+    fixed: str
+    range: str
+    lsb: str
+    bits: str
+    signed: str
+    scale: str
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccRow:
+    """One accumulator method of an operation."""
+
+    method: str
+    note: str                   # what the method assumes
+    min: str
+    max: str
+    integer: str                # I, sign bit included
+    fractional: str             # F
+    width: str                  # W = I + F
+    fixed: str
+    reason: str                 # why there is no width, when there is none
+    default: bool               # the method shown first (bound)
+
+
+@dataclass(frozen=True)
+class OperationView:
+    """One operation of a sheet: its multiplier and accumulator table."""
+
+    part: str
+    name: str
+    type: str
+    multiplier: str
+    macs: str
+    terms: str
+    weight: str
+    weight_fixed: str
+    input: str
+    input_fixed: str
+    acc: tuple[AccRow, ...]
+    scale: str
+    headroom: str
+    spread: str
+    inferred: str   # the `type` accumulator: what hls4ml infers from the types alone
+    bound: str      # the exact `bound` accumulator's type
+    saved: str      # bits the bound saves over it ("" when either has no width)
+    mac_energy: str  # what one MAC costs ("" without an energy estimate)
+
+
+@dataclass(frozen=True)
+class LayerView:
+    """One layer's row in the layer table and, when ``sheet``, its sheet."""
+
+    id: str
+    number: str
+    name: str
+    class_name: str
+    inputs: str
+    input_shape: str
+    output_shape: str
+    quantizers: tuple[QuantizerRow, ...]
+    operations: tuple[OperationView, ...]
+    counts: tuple[tuple[str, str], ...]
+    energy: tuple[tuple[str, str], ...]   # where the energy goes (empty: none or not estimated)
+    energy_total: str                     # "" when not estimated
+    warnings: tuple[str, ...]
+    charts: tuple[Markup, ...]
+    op_names: tuple[str, ...]   # one per operation (a separable layer has two)
+    macs: str
+    weights: str
+    weight_bits: str
+    acc: str
+    inferred: str
+    saved: str
+    mac: bool
+    sheet: bool
+
+
+@dataclass(frozen=True)
+class InputView:
+    """One model input on the cover."""
+
+    name: str
+    shape: str
+    config: str
+    fixed: str
+    range: str
+    assumed: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything the template shows, as strings (and a few flags)."""
+
+    title: str
+    prov: Provenance
+    media: str
+    paper: str
+    date: str | None
+    default_input: str
+    inputs: tuple[InputView, ...]
+    summary: T.Summary
+    warnings: tuple[str, ...]
+    layers: tuple[LayerView, ...]
+    sheets: tuple[LayerView, ...]
+    sheets_note: str
+    charts: tuple[ChartView, ...]
+    toc_class: str
+    json: Markup | None
+    front: bool = True
+    last: bool = True
+    energy_caveat: str = T.ENERGY_CAVEAT
+    kind: str = "datasheet"
+
+
+def _qrow(role: str, f: QFact) -> QuantizerRow:
+    return QuantizerRow(role=role, kind=f.kind, config=f.config, fixed=f.fixed or "—",
+                        range=T.interval(f.min, f.max), lsb=T.pow2(f.lsb), bits=str(f.bits),
+                        signed="signed" if f.signed else "unsigned", scale=f.scale or "",
+                        notes=tuple(f.notes))
+
+
+def _acc_rows(a) -> tuple[AccRow, ...]:
+    rows = []
+    for m in METHODS:
+        r = getattr(a, m)
+        if r is None:
+            continue
+        rows.append(AccRow(method=m, note=METHOD_NOTES[m], min=T.num(r.min), max=T.num(r.max),
+                           integer=T.integer(r.integer_bits), fractional=T.integer(r.fractional_bits),
+                           width=T.integer(r.width), fixed=r.fixed or "—", reason=r.reason or "",
+                           default=m == "bound"))
+    return tuple(rows)
+
+
+def _op_view(o, mac) -> OperationView:
+    a = o.accumulator
+    pcw = a.per_channel_width
+    return OperationView(
+        part=o.part, name=o.name, type=o.type,
+        multiplier=MULTIPLIERS[o.type].format(w=o.weight.bits, x=o.input.bits),
+        macs=T.integer(o.macs), terms=T.integer(o.terms),
+        weight=o.weight.config, weight_fixed=o.weight.fixed or "float",
+        input=o.input.config, input_fixed=o.input.fixed or ("float" if o.input.is_float else "—"),
+        acc=_acc_rows(a), scale=a.scale or "",
+        headroom="" if a.headroom is None else f"{a.headroom} bits",
+        spread=f"{min(pcw)}–{max(pcw)} bits over {len(pcw)} channels" if pcw else "",
+        inferred=a.type.fixed or "" if a.type is not None else "",
+        bound=a.bound.fixed or "" if a.bound is not None else "",
+        saved="" if o.bits_saved is None else T.bits(o.bits_saved),
+        mac_energy=T.mac_energy(mac) if mac is not None else "")
+
+
+def layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
+    c = l.counts
+    counts = ()
+    if c is not None:
+        counts = (("MACs", T.integer(c.macs)), ("weights", T.integer(c.weights)),
+                  ("bias", T.integer(c.bias)), ("weight bits", T.integer(c.weight_bits)),
+                  ("bias bits", T.integer(c.bias_bits)),
+                  ("zero weights", f"{T.integer(c.zero_weights)} ({T.percent(c.sparsity) or 'no weights'})"),
+                  ("BOPs", T.integer(c.bops)))
+    row = T.counts_cells(l)
+    macs = dict((m.part, m) for m in l.energy.per_mac) if l.energy is not None else {}
+    return LayerView(
+        id=f"layer-{i}", number=str(i + 1), name=l.name, class_name=l.class_name,
+        inputs=", ".join(l.inputs) or "—", input_shape=T.shape(l.input_shape),
+        output_shape=T.shape(l.output_shape),
+        quantizers=tuple(_qrow(role, f) for role, f in l.quantizers),
+        operations=tuple(_op_view(o, macs.get(o.part)) for o in l.operations),
+        counts=counts, energy=T.energy_parts(l.energy),
+        energy_total=T.energy(l.energy.total) if l.energy is not None else "", warnings=tuple(l.warnings),
+        charts=layer_charts(l, chart) if chart is not None and sheet else (),
+        op_names=tuple(o.name for o in l.operations),
+        macs=row[0], weights=row[1], weight_bits=row[2],
+        acc=T.accumulator_cell(l), inferred=T.inferred_cell(l),
+        saved=T.saved_cell(l),
+        mac=bool(l.operations), sheet=sheet)
+
+
+SHEETS = ("all", "mac", "none")
+def sheets_note(facts: ModelFacts, sheets: str) -> str:
+    """The cover's statement of which layer sheets the document carries."""
+    n = len(facts.layers)
+    mac = sum(1 for l in facts.layers if l.operations)
+    if sheets == "none":
+        return f"none (summary only, --sheets none); {n} layers in the table below"
+    if sheets == "mac":
+        return (f"{mac} layers with MACs; {n - mac} layers without arithmetic left out "
+                f"(--sheets mac)")
+    return f"all {n} layers: {mac} with MACs (full sheets), {n - mac} without (compact sheets)"
+
+
+def page_data(facts: ModelFacts, prov: Provenance, data: dict | None, media: str = "screen",
+              paper: str = "a4", chart: Charts | None = None, sheets: str = "all") -> Page:
+    """Everything the template shows, as a :class:`Page` of strings.
+
+    Args:
+        facts: the analysis.
+        prov: where the facts came from (name, file, sha256, versions, sample).
+        data: the JSON report to embed (None: no embedded JSON, for the PDF).
+        media: ``screen`` or ``pdf``.
+        paper: ``a4`` or ``letter``.
+        chart: places chart SVGs (None: no charts).
+        sheets: the layer sheets: ``all``, ``mac`` (layers with MACs) or ``none``.
+
+    Raises:
+        ValueError: ``sheets`` is none of those.
+    """
+    if sheets not in SHEETS:
+        raise ValueError(f"sheets must be one of {', '.join(SHEETS)}")
+    layers = tuple(layer_view(i, l, chart, sheets == "all" or (sheets == "mac" and bool(l.operations)))
+                   for i, l in enumerate(facts.layers))
+    when = source_datetime()
+    shown = tuple(v for v in layers if v.sheet)
+    return Page(
+        title=prov.name, prov=prov, media=media, paper=paper,
+        date=when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else None,
+        default_input=DEFAULT_INPUT,
+        inputs=tuple(InputView(i.name, T.shape(i.shape), i.type.config, i.type.fixed or "float",
+                               T.interval(i.type.min, i.type.max), i.assumed) for i in facts.inputs),
+        summary=T.summary(facts), warnings=tuple(facts.warnings), layers=layers, sheets=shown,
+        sheets_note=sheets_note(facts, sheets),
+        charts=model_charts(facts, chart) if chart is not None else (),
+        # a short contents shares the cover's page instead of starting one
+        toc_class="short" if len(shown) <= 20 else "",
+        json=Markup(script_json(data)) if data is not None else None)
+
+
+def script_json(data: dict) -> str:
+    """JSON safe inside <script>: no '<', '>' or '&' that could close the block."""
+    s = json.dumps(data, indent=None, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e") \
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

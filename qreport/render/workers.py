@@ -1,0 +1,167 @@
+"""Laying out print HTML with WeasyPrint: one part at a time, on every core.
+
+:func:`render_part` lays out one HTML document and returns its PDF bytes
+with plain data (page count, anchors, internal links).  :class:`Workers`
+are forked before the model is loaded, one per core, and lay out parts in
+parallel (serially with one core).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from .media import SCHEME, make_fetcher, quiet_weasyprint
+
+
+@dataclass
+class Part:
+    """What laying out one part gives back: PDF bytes and plain data."""
+
+    pdf: bytes
+    pages: int
+    size: tuple[float, float]                     # page size, CSS px
+    anchors: dict[str, tuple[int, float, float, float, float]] = field(default_factory=dict)
+    links: list[tuple[int, str, tuple[float, float, float, float]]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    fill: list[float] = field(default_factory=list)   # share of each page's content area used (if measured)
+
+
+def _fill(page) -> float:
+    """How far down its content area a laid-out page is used (0 … 1).
+
+    The lowest bottom edge of any line of text, image or table row on the
+    page (margin boxes excluded), over the height of the content area.
+    """
+    from weasyprint.formatting_structure import boxes
+
+    box = page._page_box
+    top = box.content_box_y()
+    bottom = top
+    stack = [c for c in box.children if not isinstance(c, boxes.MarginBox)]
+    while stack:
+        b = stack.pop()
+        if isinstance(b, (boxes.LineBox, boxes.ReplacedBox, boxes.TableRowBox)):
+            bottom = max(bottom, b.position_y + b.margin_height())
+        if not isinstance(b, boxes.LineBox):
+            stack.extend(b.all_children())
+    return max(0.0, min(1.0, (bottom - top) / box.height)) if box.height else 0.0
+
+
+def _inside(a, b) -> bool:
+    """Rectangle a (x1, y1, x2, y2) lies within rectangle b."""
+    return b[0] <= a[0] and b[1] <= a[1] and a[2] <= b[2] and a[3] <= b[3]
+
+
+def render_part(html: str, assets: dict[str, bytes] | None = None,
+                fonts: dict[str, bytes] | None = None, fetcher=None, measure: bool = False) -> Part:
+    """Lay out and draw one HTML document; the PDF bytes and where things are.
+
+    ``measure`` also reports how full each page is (a walk over every box:
+    for tests and diagnostics, not for every build).
+    """
+    import weasyprint
+
+    quiet_weasyprint()
+    fetcher = fetcher or make_fetcher(assets, fonts)
+    doc = weasyprint.HTML(string=html, base_url=SCHEME + "/", url_fetcher=fetcher).render()
+    anchors, links, seen = {}, [], set()
+    fill = [_fill(p) for p in doc.pages] if measure else []
+    for i, page in enumerate(doc.pages):
+        for name, (x1, y1, x2, y2) in page.anchors.items():
+            anchors.setdefault(name, (i, x1, y1, x2, y2))
+        # WeasyPrint lists a link once per box inside the <a>: keep the outermost.
+        rects = [(t, r) for kind, t, r, _ in page.links if kind == "internal"]
+        for t, r in rects:
+            if not any(t2 == t and r2 != r and _inside(r, r2) for t2, r2 in rects):
+                if (i, t, r) not in seen:
+                    seen.add((i, t, r))
+                    links.append((i, t, r))
+    size = (doc.pages[0].width, doc.pages[0].height) if doc.pages else (0.0, 0.0)
+    data = doc.write_pdf(full_fonts=fonts is not None)
+    return Part(data, len(doc.pages), size, anchors, links, list(fetcher.refused), fill)
+
+
+def cores() -> int:
+    """Cores this process may use; QREPORT_JOBS overrides (1 = serial)."""
+    env = os.environ.get("QREPORT_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _warm() -> None:
+    """Worker start-up: quiet, and WeasyPrint imported while the parent loads."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent stops the pool
+    import weasyprint  # noqa: F401
+    from fontTools import subset  # noqa: F401
+
+    quiet_weasyprint()
+
+
+def _ready() -> bool:
+    return True
+
+
+def _work(job: tuple) -> Part:
+    html, assets, fonts, measure = job
+    return render_part(html, assets, fonts, measure=measure)
+
+
+_ASSET = re.compile(SCHEME + r"/?(charts/[0-9]+\.svg)")
+
+
+class Workers:
+    """WeasyPrint workers, one per core, forked before the model is loaded.
+
+    Forked early, they hold no TensorFlow (their memory stays small) and
+    import WeasyPrint while the parent imports TensorFlow.  With one core
+    there is no pool and every part is rendered in this process, one after
+    the other: memory is then bounded by the largest part as well.
+    """
+
+    def __init__(self, jobs: int | None = None):
+        self.jobs = jobs or cores()
+        self.pool = None
+        if self.jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # ProcessPoolExecutor, not multiprocessing.Pool: a worker that dies
+            # (out of memory, a crash in a C library) raises BrokenProcessPool
+            # here instead of leaving the build waiting forever.
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_warm)
+            for f in [self.pool.submit(_ready) for _ in range(self.jobs)]:
+                pass   # start the workers now (the executor forks lazily)
+
+    def render(self, htmls: list[str], assets: dict[str, bytes], fonts: dict[str, bytes],
+               measure: bool = False) -> list[Part]:
+        """Every HTML document as a Part, in the order given."""
+        jobs = [(h, {n: assets[n] for n in sorted(set(_ASSET.findall(h))) if n in assets}, fonts, measure)
+                for h in htmls]
+        if self.pool is None:
+            return [_work(j) for j in jobs]
+        # Longest first (the front matter, then by size) keeps every core busy.
+        order = sorted(range(len(jobs)), key=lambda i: -len(htmls[i]))
+        out: dict[int, Part] = {}
+        for i, part in zip(order, self.pool.map(_work, [jobs[i] for i in order])):
+            out[i] = part
+        return [out[i] for i in range(len(jobs))]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:       # an interrupted build must not wait for its workers
+                if p.is_alive():
+                    p.terminate()
+            for p in procs:
+                p.join()
+            self.pool = None
