@@ -31,19 +31,19 @@ def _set_weights(model, seed: int) -> None:
 
 
 def _classify(x, h, units: int, bias_quantizer, head: str, name: str, seed: int,
-              kernel_bits: int = 6):
+              kernel_bits: int = 6, alpha=1):
     """The model's last layer (a 6-bit QDense), the model, its seeded weights."""
     import keras
     from qkeras import QDense, quantized_bits
 
-    y = QDense(units, kernel_quantizer=quantized_bits(kernel_bits, 0, alpha=1),
+    y = QDense(units, kernel_quantizer=quantized_bits(kernel_bits, 0, alpha=alpha),
                bias_quantizer=bias_quantizer, name=head)(h)
     m = keras.Model(x, y, name=name)
     _set_weights(m, seed)
     return m
 
 
-def jet_mlp(kernel_bits=(6, 6, 6, 6), name="jet_mlp"):
+def jet_mlp(kernel_bits=(6, 6, 6, 6), name="jet_mlp", alpha=1):
     """The hls4ml jet-tagging MLP: 16 -> 64 -> 32 -> 32 -> 5, 6-bit weights, quantized_relu(6)."""
     import keras
     from qkeras import QActivation, QDense, quantized_bits
@@ -51,11 +51,11 @@ def jet_mlp(kernel_bits=(6, 6, 6, 6), name="jet_mlp"):
     x = keras.Input((16,), name="jets")
     h = x
     for i, units in enumerate((64, 32, 32)):
-        h = QDense(units, kernel_quantizer=quantized_bits(kernel_bits[i], 0, alpha=1),
+        h = QDense(units, kernel_quantizer=quantized_bits(kernel_bits[i], 0, alpha=alpha),
                    bias_quantizer=quantized_bits(6, 0, alpha=1), name=f"fc{i + 1}")(h)
         h = QActivation("quantized_relu(6)", name=f"relu{i + 1}")(h)
     return _classify(x, h, 5, quantized_bits(6, 0, alpha=1), "output", name, seed=1,
-                     kernel_bits=kernel_bits[3])
+                     kernel_bits=kernel_bits[3], alpha=alpha)
 
 
 def jet_mlp_v2():
@@ -64,6 +64,15 @@ def jet_mlp_v2():
     The same seed gives the same float weights; only their quantization differs.
     """
     return jet_mlp((6, 8, 6, 4), "jet_mlp_v2")
+
+
+def jet_mlp_po2():
+    """jet_mlp with per-channel power-of-two kernel scales (alpha="auto_po2") on every layer.
+
+    hls4ml moves each scale and bias into an ApplyAlpha node and sums the
+    unscaled kernel: the hls4ml export's proof covers that path with it.
+    """
+    return jet_mlp(name="jet_mlp_po2", alpha="auto_po2")
 
 
 def cnn():
@@ -107,7 +116,8 @@ def conv1d():
     return _classify(x, h, 4, quantized_bits(8, 2), "head", "signal_conv1d", seed=3)
 
 
-EXAMPLES = {"jet_mlp": jet_mlp, "cnn": cnn, "conv1d": conv1d, "jet_mlp_v2": jet_mlp_v2}
+EXAMPLES = {"jet_mlp": jet_mlp, "cnn": cnn, "conv1d": conv1d, "jet_mlp_v2": jet_mlp_v2,
+            "jet_mlp_po2": jet_mlp_po2}
 
 
 def main(out_dir: str = os.path.join(HERE, "models"), *names: str) -> None:

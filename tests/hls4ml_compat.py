@@ -19,6 +19,9 @@ def patch_hls4ml():
     its QActivation handler.
     """
     import keras
+    if not hasattr(np, "product"):
+        # hls4ml 1.3.0 writes an ApplyAlpha node's po2 scale with np.product, gone in NumPy 2
+        np.product = np.prod
     v3 = importlib.import_module("hls4ml.converters.keras_v3_to_hls")
     if getattr(v3.KerasV3HandlerDispatcher.v2_call, "_qreport_patched", False):
         return

@@ -133,7 +133,7 @@ def _extremes(facts, model, layer_name):
     return np.ascontiguousarray(xs, dtype=np.float64)
 
 
-CASES = {"jet_mlp": "fc1", "conv1d": "conv1"}
+CASES = {"jet_mlp": "fc1", "conv1d": "conv1", "jet_mlp_po2": "fc1"}
 
 
 @pytest.fixture(scope="module")

@@ -197,11 +197,35 @@ def accumulators(parts: list[Part], x: QFact, name: str) -> tuple[list[Accumulat
         else:
             t = type_accumulator(p.weight, type_x, p.bias_fact if p.bias is not None else None,
                                  p.terms)
+        unscaled, scaled = _scale_sums(p, b)
         out.append(Accumulator(bound=b.range, type=t,
                                per_channel_width=channel_widths(b.lo, b.hi, b.frac),
-                               scale=p.scale_note))
+                               scale=p.scale_note, unscaled_sum=unscaled, scaled_sum=scaled))
         prev_t = t
     return out, bounds
+
+
+def _scale_sums(p: Part, b: Bound) -> tuple[AccRange | None, AccRange | None]:
+    """(Σ w·x without the bias, Σ (s·w)·x + b) of a part with a per-channel scale.
+
+    The first is on the grid F_w + F_x (no bias, so no bias grid); the
+    second is the part's output, the scale applied (:func:`after_scale`).
+    None for a part without a scale or without a bound.
+    """
+    if p.scale is None or b.lo is None:
+        return None, None
+    lo, hi = b.lo, b.hi
+    if p.bias is not None:
+        lo, hi = lo - p.bias, hi - p.bias
+    frac = None
+    if p.w_frac is not None and b.input.fractional_bits is not None:
+        frac = p.w_frac + b.input.fractional_bits
+    unscaled = fixed_range(float(lo.min()), float(hi.max()), frac,
+                           None if frac is not None else b.range.reason)
+    s_lo, s_hi, s_frac = after_scale(p, b.lo, b.hi, b.frac)
+    scaled = fixed_range(float(s_lo.min()), float(s_hi.max()), s_frac,
+                         None if s_frac is not None else "the scale is not a power of two")
+    return unscaled, scaled
 
 
 def observed(acc: Accumulator, conservative: Bound, seen_lo: np.ndarray,

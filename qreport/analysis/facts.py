@@ -116,6 +116,12 @@ class Accumulator:
     per_channel_width: tuple[int, ...] = ()
     headroom: int | None = None
     scale: str | None = None
+    # Two sums a per-channel scale makes hls4ml compute instead of the bound
+    # (None without a scale): Σ w·x over the unscaled kernel without the bias
+    # (Dense/Conv, whose scale and bias hls4ml moves into an ApplyAlpha node),
+    # and Σ (s·w)·x + b over the scaled kernel (depthwise, which keeps it).
+    unscaled_sum: AccRange | None = None
+    scaled_sum: AccRange | None = None
 
 
 # ------------------------------------------------------------------ layers

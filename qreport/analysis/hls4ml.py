@@ -156,34 +156,102 @@ def _activation_node(l: LayerFacts, name: str, a: QFact) -> Node:
                 _activation_notes(a))
 
 
-def _weight_nodes(l: LayerFacts) -> list[Node]:
+#: hls4ml 1.3.0's QKerasFactorizeAlpha pass: the node classes whose kernel scale (and
+#: bias) it moves into an ApplyAlpha node ``<node>_alpha``; other scaled kernels
+#: (depthwise) keep their scale and are summed scaled.
+_FACTORIZED = ("Dense", "Conv1D", "Conv2D")
+
+
+def _union(a: AccRange | None, b: AccRange | None) -> AccRange | None:
+    """The narrowest fixed type holding both exactly (None unless both have one)."""
+    if a is None or b is None or a.fixed is None or b.fixed is None:
+        return None
+    return AccRange.from_fixed(width_for_range(min(a.min, b.min), max(a.max, b.max),
+                                               max(a.fractional_bits, b.fractional_bits)))
+
+
+def _scaled_node(o, name: str, role: str, bias: QFact | None, factorized: bool,
+                 separable: bool, output: bool) -> list[Node]:
+    """The node(s) of an operation whose kernel has a per-channel scale, as hls4ml sums it.
+
+    Factorized (Dense/Conv): the node multiplies the unscaled kernel and adds
+    no bias, so its accum is the exact Σ w·x; the ApplyAlpha node after it
+    applies the scale and the bias, and its result is the layer's scaled
+    output.  Otherwise (depthwise) the kernel keeps its scale: the accum is
+    Σ (s·w)·x + b, the scaled output itself.
+    """
+    a = o.accumulator
+    if factorized:
+        s = [Setting("weight", o.weight.fixed) if o.weight.fixed else _exact("weight", o.weight, role)]
+        if bias is not None:
+            s.append(_exact("bias", bias, "bias"))
+        acc = _acc("accum", a.unscaled_sum, None)
+        res = acc
+        if output:
+            # hls4ml writes a model output's ApplyAlpha into the node's own result
+            # type: it must hold the sum and the scaled output, both exactly
+            res = _acc("accum", _union(a.unscaled_sum, a.scaled_sum), None)
+        s += [acc, Setting("result", res.value, "as accum" if res.why else None)]
+        if separable:  # hls4ml 1.3.0 crashes on it: no ApplyAlpha node it could write
+            return [Node(name, name, o.part, tuple(s), (
+                "accum: Σ w·x over the unscaled kernel, no bias, as hls4ml's alpha "
+                "factorization would sum it",
+                "hls4ml 1.3.0 cannot factorize the scale of a separable layer's pointwise kernel"))]
+        out = _acc("result", a.scaled_sum, None)
+        if output:
+            out = Setting("result", res.value, res.why)
+        alpha = (Setting("scale", AUTO, "a power-of-two scale: hls4ml types it with its own po2 "
+                                        "quantizer" if out.why is None else "hls4ml's own choice"),
+                 _exact("bias", bias, "bias") if bias is not None else Setting("bias", AUTO, "no bias"),
+                 out)
+        notes = (f"accum: Σ w·x over the unscaled kernel, no bias: hls4ml moves the scale and "
+                 f"the bias into {name}_alpha (the datasheet's bound, {a.bound.fixed}, holds "
+                 "Σ w·x + b / scale)",)
+        if output:
+            notes += ("result: holds the sum and the scaled output, which hls4ml writes into "
+                      "this node's type (a model output)",)
+        return [Node(name, name, o.part, tuple(s), notes),
+                Node(f"{name}_alpha", name, o.part, alpha,
+                     ("ApplyAlpha: sum × scale + bias, the layer's scaled output",))]
+    acc = _acc("accum", a.scaled_sum, None)
+    s = [_exact("weight", o.weight, role), acc, Setting("result", acc.value,
+                                                       "as accum" if acc.why else None)]
+    if bias is not None:
+        s.insert(1, _exact("bias", bias, "bias"))
+    return [Node(name, name, o.part, tuple(s),
+                 ("accum: Σ (scale·w)·x + b: hls4ml keeps the scale in this kernel",))]
+
+
+def _weight_nodes(l: LayerFacts, output: bool = False) -> list[Node]:
     kind = kind_of(l.class_name)
     ops = l.operations
-    why_scale = None
-    scaled = [f for f in [o.weight for o in ops] + [l.quantizer("bias")] if f and _scaled(f)]
-    if scaled:
-        why_scale = (f"{scaled[0].scale}: hls4ml sums otherwise than qreport's unscaled "
-                     "accumulator (scaled weights, or the scale and the bias moved into an "
-                     "ApplyAlpha node)")
-    if kind.folded:
-        why_scale = ("batch norm folded by QKeras: hls4ml folds it its own way, so qreport's "
-                     "kernel is not the one hls4ml multiplies")
+    scaled = any(f and _scaled(f) for f in [o.weight for o in ops] + [l.quantizer("bias")])
+    folded = kind.folded
     bias = l.quantizer("bias")
     separable = kind.family.name == "separable"
     names = ([f"{l.name}_depthwise", f"{l.name}_pointwise"] if separable else [l.name])
+    hls_class = l.class_name.removeprefix("Q")
     nodes = []
     for i, (o, name) in enumerate(zip(ops, names)):
         last = i == len(ops) - 1
         role = o.part if o.part != "main" else ("depthwise" if kind.family.name == "depthwise"
                                                 else "kernel")
+        b = bias if last else None
+        if scaled and not folded:
+            factorized = hls_class in _FACTORIZED or o.part == "pointwise"
+            nodes += _scaled_node(o, name, role, b, factorized, separable,
+                                  output and last and is_linear(l.activation))
+            continue
         s = [_exact("weight", o.weight, role)]
-        if last and bias is not None:
-            s.append(_exact("bias", bias, "bias"))
+        if b is not None:
+            s.append(_exact("bias", b, "bias"))
         # the node's result is its sum, before any activation node
-        acc = _acc("accum", o.accumulator.bound, why_scale)
+        why = ("batch norm folded by QKeras: hls4ml folds it its own way, so qreport's kernel "
+               "is not the one hls4ml multiplies") if folded else None
+        acc = _acc("accum", o.accumulator.bound, why)
         s += [acc, Setting("result", acc.value, "as accum" if acc.why else None)]
         notes = []
-        if o.bits_saved is not None and why_scale is None:
+        if o.bits_saved is not None and why is None:
             t = o.accumulator.type
             notes.append(f"exact bound {o.accumulator.bound.fixed}; hls4ml infers {t.fixed}: "
                          f"{o.bits_saved} bit{'s' if o.bits_saved != 1 else ''} saved")
@@ -246,10 +314,11 @@ def hls4ml_nodes(facts: ModelFacts) -> tuple[Node, ...]:
                   ((f"input type {i.type.config}" + (f" (assumed: pass {flag('input_quantizers')})"
                                                       if i.assumed else " (given)")),))
              for i in facts.inputs]
+    consumed = {i for l in facts.every_layer for i in l.inputs}
     for l in facts.every_layer:
         if l.class_name in _NO_NODE:
             continue
-        made = _weight_nodes(l) if l.operations else [_other_node(l)]
+        made = _weight_nodes(l, l.name not in consumed) if l.operations else [_other_node(l)]
         if l.class_name in _UNSUPPORTED:
             made = [Node(n.name, n.layer, n.part, n.precision,
                          n.notes + (f"hls4ml 1.3.0 cannot convert {l.class_name}",))
