@@ -7,7 +7,6 @@ import re
 import keras
 import pytest
 from qkeras import QActivation, QDense, quantized_bits
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from qreport.options import Options
 from qreport.pipeline import analyse_file, render
@@ -15,48 +14,7 @@ from qreport.cli import main
 from qreport.provenance import Provenance
 
 from .conftest import EXAMPLES, ROOT
-from .gold import scrub
-
-
-class GoldHTML(SingleFileSnapshotExtension):
-    """The HTML gold copy is the example's sample report, sample_reports/<name>.html.
-
-    One copy per example: ``--snapshot-update`` (or ``make samples``) writes
-    the report a user gets; the comparison ignores the tool versions and
-    the model hash (:func:`.gold.scrub`), so only a real change fails.
-    """
-
-    file_extension = "html"
-    _write_mode = WriteMode.TEXT
-
-    @classmethod
-    def dirname(cls, *, test_location) -> str:
-        return os.path.join(ROOT, "sample_reports")
-
-    @classmethod
-    def get_snapshot_name(cls, *, test_location, index=0) -> str:
-        return test_location.testname.split("[", 1)[1].rstrip("]")
-
-    def discover_snapshots(self, *, test_location, ignore_extensions=None):
-        # sample_reports/ also holds the JSON and PDF reports and the diff's
-        # HTML (test_samples.py): they are not this extension's, and syrupy
-        # must never count them unused (and delete them on --snapshot-update).
-        from syrupy.data import SnapshotCollections
-
-        kept = SnapshotCollections()
-        for c in super().discover_snapshots(test_location=test_location,
-                                            ignore_extensions=ignore_extensions):
-            if os.path.basename(c.location) in {f"{e}.html" for e in EXAMPLES}:
-                kept.add(c)
-        return kept
-
-    def matches(self, *, serialized_data, snapshot_data) -> bool:
-        return snapshot_data is not None and scrub(serialized_data) == scrub(snapshot_data)
-
-
-@pytest.fixture
-def html_gold(snapshot):
-    return snapshot.use_extension(GoldHTML)
+from .gold import compare
 
 
 def _html(path, **kw):
@@ -66,9 +24,9 @@ def _html(path, **kw):
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_example_html_gold(name, example_paths, html_gold, monkeypatch):
+def test_example_html_gold(name, example_paths, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    assert _html(example_paths[name]) == html_gold
+    compare(_html(example_paths[name]).encode(), os.path.join(ROOT, "sample_reports", f"{name}.html"))
 
 
 def test_html_is_byte_identical_across_runs(example_paths):
