@@ -115,19 +115,47 @@ def test_separable_is_two_nodes_with_their_own_accumulators():
 
 
 def test_no_exact_type_leaves_auto_and_says_why():
-    from qkeras import QDense, quantized_bits
-
     x = keras.Input((4,), name="x")
-    h = QDense(3, kernel_quantizer=quantized_bits(4, 0), name="po2")(x)  # alpha -> auto_po2
+    h = keras.layers.Dense(3, name="float_dense")(x)        # float weights: no exact sum
     h = keras.layers.Dropout(0.1, name="drop")(h)
     y = keras.layers.Activation("softmax", name="sm")(h)
     text, cfg = _cfg(keras.Model(x, y))
-    p = cfg["LayerName"]["po2"]["Precision"]
+    p = cfg["LayerName"]["float_dense"]["Precision"]
     assert p["accum"] == p["result"] == "auto"
-    assert re.search(r"accum: auto  # .*scale", text)
+    assert re.search(r"accum: auto  # .*float", text)
     assert "drop" not in cfg["LayerName"]  # hls4ml makes no node of a Dropout
     assert cfg["LayerName"]["sm"]["Precision"]["result"] == "auto"
     assert cfg["LayerName"]["sm"]["Precision"]["exp_table"] == "ap_fixed<18,8,AP_RND,AP_SAT>"
+
+
+def test_scaled_kernel_gets_the_sum_hls4ml_computes_and_an_apply_alpha_entry():
+    """alpha='auto_po2': accum is Σ w·x over the unscaled kernel without the bias (a hand
+    computation from the quantizer's own output), and <layer>_alpha holds the scaled output."""
+    from qkeras import QActivation, QDense, quantized_bits
+
+    x = keras.Input((4,), name="x")
+    d = QDense(3, kernel_quantizer=quantized_bits(4, 0), bias_quantizer=quantized_bits(4, 0),
+               name="po2")                                   # alpha=None -> auto_po2
+    y = QActivation("quantized_relu(4,0)", name="r")(d(x))
+    m = keras.Model(x, y)
+    rng = np.random.default_rng(5)
+    d.set_weights([rng.normal(0, 0.6, (4, 3)).astype("float32"),
+                   rng.normal(0, 0.3, 3).astype("float32")])
+    q = quantized_bits(4, 0)
+    w = np.asarray(q(d.kernel))                              # scaled, as qkeras computes it
+    unscaled = w / np.asarray(q.scale)
+    assert np.all(unscaled * 8 == np.round(unscaled * 8))    # on the 4-bit grid
+    xmax = 255 / 256                                         # the assumed quantized_relu(8,0)
+    lo = np.minimum(unscaled * xmax, 0).sum(axis=0).min()
+    hi = np.maximum(unscaled * xmax, 0).sum(axis=0).max()
+    frac = 3 + 8
+    ints = 1 + int(np.ceil(np.log2(max(hi + 2.0 ** -frac, -lo))))  # sign bit included
+    text, cfg = _cfg(m)
+    p = cfg["LayerName"]["po2"]["Precision"]
+    assert p["accum"] == p["result"] == f"ap_fixed<{ints + frac},{ints}>"
+    alpha = cfg["LayerName"]["po2_alpha"]["Precision"]
+    assert alpha["result"] != "auto" and alpha["scale"] == "auto"
+    assert list(cfg["LayerName"]).index("po2_alpha") == list(cfg["LayerName"]).index("po2") + 1
 
 
 def test_pooling_accumulators_are_exact():

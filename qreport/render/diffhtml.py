@@ -17,7 +17,7 @@ from ..review.diff import ModelDiff
 from . import text as T
 from .figures import Charts
 from .html import env, page_css_for, split_parts
-from .views import LayerView, layer_view, script_json
+from .views import PrintPage, layer_view, script_json
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Figure:
 
 
 @dataclass(frozen=True)
-class DiffPage:
+class DiffPage(PrintPage):
     """Everything diff.html shows, as strings."""
 
     title: str
@@ -43,12 +43,6 @@ class DiffPage:
     totals: tuple[T.DiffRow, ...]
     changes: tuple[T.DiffRow, ...]
     anchors: dict       # layer name -> its sheet's id (the changed and added layers)
-    sheets: tuple[LayerView, ...]
-    sheets_note: str
-    json: Markup | None
-    front: bool = True
-    last: bool = True
-    energy_caveat: str = T.ENERGY_CAVEAT
     kind: str = "diff"
 
 

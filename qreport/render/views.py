@@ -131,8 +131,21 @@ class InputView:
     assumed: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class PrintPage:
+    """What every page cut into PDF parts has (:func:`.html.split_parts`): its sheets,
+    the embedded JSON, and where in the document a part lies."""
+
+    sheets: tuple[LayerView, ...]
+    sheets_note: str
+    json: Markup | None
+    front: bool = True
+    last: bool = True
+    energy_caveat: str = T.ENERGY_CAVEAT
+
+
 @dataclass(frozen=True)
-class Page:
+class Page(PrintPage):
     """Everything the template shows, as strings (and a few flags)."""
 
     title: str
@@ -145,14 +158,8 @@ class Page:
     summary: T.Summary
     warnings: tuple[str, ...]
     layers: tuple[LayerView, ...]
-    sheets: tuple[LayerView, ...]
-    sheets_note: str
     charts: tuple[ChartView, ...]
     toc_class: str
-    json: Markup | None
-    front: bool = True
-    last: bool = True
-    energy_caveat: str = T.ENERGY_CAVEAT
     kind: str = "datasheet"
 
 
