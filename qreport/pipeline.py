@@ -56,8 +56,8 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
     facts = analyse(model, list(a.input_quantizers), sample, weights=weights is not None)
     prov = Provenance(name=opts.render.title or model.name, file=os.path.basename(model_path),
                       sha256=sha256(model_path), **versions(),
-                      **({"weights": weights} if model_path.lower().endswith(".json") else {}),
-                      sample=os.path.basename(a.sample) if a.sample else None)
+                      weights=weights, sample=os.path.basename(a.sample) if a.sample else None,
+                      architecture=model_path.lower().endswith(".json"))
     return facts, prov
 
 

@@ -12,18 +12,15 @@ import hashlib
 import os
 from dataclasses import dataclass
 
-#: a Provenance's weights when the model file holds its own (not stated in the report)
-OWN = "own"
-
-
 @dataclass(frozen=True)
 class Provenance:
     """The model block of a report.
 
-    ``weights`` is stated for an architecture ``.json`` only: the weights
-    file read, or None when there was none (an architecture-only report);
-    :data:`OWN` for a file that holds its own weights.  ``sample`` is the
-    sample file's name, when one was used.
+    ``architecture`` is True for an architecture ``.json``, whose weights
+    file the report states: ``weights`` is the one read, or None when there
+    was none (an architecture-only report).  A file that holds its own
+    weights states none.  ``sample`` is the sample file's name, when one was
+    used.
     """
 
     name: str
@@ -32,13 +29,9 @@ class Provenance:
     keras: str | None
     qkeras: str | None
     qreport: str | None
-    weights: str | None = OWN
+    weights: str | None = None
     sample: str | None = None
-
-    @property
-    def architecture(self) -> bool:
-        """True for an architecture file (its weights, or their absence, are stated)."""
-        return self.weights != OWN
+    architecture: bool = False
 
 
 def versions() -> dict:
