@@ -90,6 +90,10 @@ def render(facts, prov: Provenance, fmt: str, opts: RenderOptions = RenderOption
     r = by_extension(fmt)
     if r is None:
         raise QReportError(f"unknown report format {fmt!r}")
+    return _report(r, facts, prov, opts, workers, progress)
+
+
+def _report(r, facts, prov: Provenance, opts: RenderOptions, workers, progress: Progress) -> bytes:
     progress("rendering PDF" if r.workers else "rendering")
     return r.report(facts, prov, opts, workers)
 
@@ -120,8 +124,7 @@ def build(model_path: str, out: str, opts: Options = Options(),
     r = _renderer(out, [model_path], "report")
     with _workers(r) as workers:
         facts, prov = analyse_file(model_path, opts, progress)
-        progress("rendering PDF" if r.workers else "rendering")
-        data = r.report(facts, prov, opts.render, workers)
+        data = _report(r, facts, prov, opts.render, workers, progress)
     write_atomic(out, data)
 
 
