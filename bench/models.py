@@ -106,7 +106,10 @@ BUILDERS = {
 
 def build(names=None) -> dict[str, str]:
     """Build (if missing) and return {name: path}."""
-    from qreport.read.keras import import_keras
+    from qreport import backend
+
+    backend.use(run=True)
+    import_keras = backend.import_keras
 
     keras = import_keras()
     os.makedirs(MODELS, exist_ok=True)

@@ -90,9 +90,11 @@ class PssSampler:
         self._t.join()
         return self.peak
 
+# The floor is what qreport used to pay: Keras on TensorFlow, importing and loading.
 FLOOR = """
 import os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["KERAS_BACKEND"] = "tensorflow"
 import keras, qkeras
 from qkeras.utils import _add_supported_quantized_objects
 co = {}
@@ -103,6 +105,7 @@ keras.saving.load_model(sys.argv[1], compile=False, custom_objects=co)
 REFERENCE = """
 import contextlib, io, os, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["KERAS_BACKEND"] = "tensorflow"
 import keras, qkeras
 from qkeras.estimate import print_qstats
 from qkeras.utils import _add_supported_quantized_objects

@@ -130,7 +130,6 @@ def _options(args) -> Options:
 
 def _quiet_tf() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 
 

@@ -40,9 +40,11 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
         QReportError: the file cannot be loaded or analysed; ``option`` names
             the setting at fault, if one is.
     """
+    from . import backend
     from .analysis.model import analyse
     from .read import load_file
 
+    backend.use(run=bool(opts.analysis.sample))   # numpy unless the model runs
     progress("loading")
     model, weights = load_file(model_path, opts.load)
     a = opts.analysis

@@ -3,9 +3,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from qreport.read.keras import import_keras  # noqa: E402
+from qreport import backend  # noqa: E402
 
-import_keras()  # silence TensorFlow's start-up banner once for the whole suite
+# The tests build and run models in process: TensorFlow, its banner silenced once.
+# The numpy backend is tested in subprocesses (test_backends.py).
+backend.use(run=True)
+backend.import_keras()
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -65,7 +65,10 @@ def parse_quantizer(text: str):
     for v in [*args, *kwargs.values()]:
         if not isinstance(v, (int, float, str, bool, type(None))):
             raise QuantizerError(f"quantizer {text!r}: arguments must be numbers, strings or booleans")
-    import qkeras.quantizers as qq  # heavy import, only when needed
+    from ..backend import import_keras
+
+    import_keras()  # heavy, only when needed; on the backend this process chose
+    import qkeras.quantizers as qq
 
     try:
         return getattr(qq, name)(*args, **kwargs)

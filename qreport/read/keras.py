@@ -19,45 +19,13 @@ import contextlib
 import math
 import os
 
+from ..backend import import_keras
 from ..errors import QReportError
 from ..options import spelling
 from .vet import MAX_ARCHITECTURE_VALUES, check_model_path, custom_hint, first
 
 #: values Keras may create beyond those stored (seed states, counters)
 SLACK = 1 << 16
-
-
-def import_keras():
-    """Import keras/qkeras with TensorFlow's C++ start-up logging silenced.
-
-    TensorFlow writes absl/oneDNN banners straight to file descriptor 2 while
-    it is imported, whatever TF_CPP_MIN_LOG_LEVEL says; a CLI must print one
-    line on error and nothing on success, so fd 2 points at /dev/null for the
-    duration of the import only.
-    """
-    import sys
-
-    if "keras" in sys.modules and "qkeras" in sys.modules:
-        return sys.modules["keras"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-        import keras
-        import qkeras  # noqa: F401  (registers the QKeras classes)
-        import tensorflow as tf
-
-        tf.get_logger().setLevel("ERROR")
-        # First op creation prints the oneDNN/cuda banner: trigger it now.
-        tf.constant(0.0) + 1.0
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    return keras
 
 
 def custom_objects(extra: dict | None = None) -> dict:
