@@ -39,7 +39,8 @@ class Progress:
         self.stage = stage
 
     def _line(self) -> str:
-        n = self.STAGES.index(self.stage) + 1 if self.stage in self.STAGES else 0
+        stage = "analysing" if self.stage.startswith("sample ") else self.stage
+        n = self.STAGES.index(stage) + 1 if stage in self.STAGES else 0
         bar = "#" * n + "." * (len(self.STAGES) - n)
         return f"\r\033[Kqreport [{bar}] {self.stage}… {self._time() - self.start:4.1f} s"
 

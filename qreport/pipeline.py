@@ -55,7 +55,8 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
         from .read.sample import load_sample
 
         sample = load_sample(a.sample, input_names(model))
-    facts = analyse(model, list(a.input_quantizers), sample, weights=weights is not None)
+    facts = analyse(model, list(a.input_quantizers), sample, weights=weights is not None,
+                    progress=progress)
     prov = Provenance(name=opts.render.title or model.name, file=os.path.basename(model_path),
                       sha256=sha256(model_path), **versions(),
                       weights=weights, sample=os.path.basename(a.sample) if a.sample else None,

@@ -141,14 +141,25 @@ def preserved_quantizers(graph: FlatGraph):
             q.__dict__.update(state)
 
 
-def run(graph: FlatGraph, inputs: list, want: set[int]) -> dict[int, object]:
+def run(graph: FlatGraph, inputs: list, want: set[int], visit=None) -> dict[int, object]:
     """Run the graph eagerly (inference mode) and return the tensors in ``want``.
 
+    With ``visit``, each wanted tensor is handed to ``visit(key, value)`` as
+    soon as it exists and is not kept; every tensor is dropped once its last
+    consumer has run, so memory holds only the tensors still needed.
     Call it inside :func:`preserved_quantizers`.
     """
     values: dict[int, object] = dict(zip(graph.input_keys, inputs))
-    got = {k: values[k] for k in want if k in values}
-    for fnode in graph.nodes:
+    last = {}
+    for i, fnode in enumerate(graph.nodes):
+        for k in fnode.in_keys:
+            last[k] = i
+    got: dict[int, object] = {}
+    visit = visit or got.__setitem__
+    for k in want:
+        if k in values:
+            visit(k, values[k])
+    for i, fnode in enumerate(graph.nodes):
         # Keras's own argument structure, with inner-graph tensors resolved
         # through our keys (the node's tensors are keyed in its own graph).
         tensor_dict = {id(t): values[k] for t, k in zip(fnode.node.input_tensors, fnode.in_keys)}
@@ -160,7 +171,10 @@ def run(graph: FlatGraph, inputs: list, want: set[int]) -> dict[int, object]:
         for k, v in zip(fnode.out_keys, outs):
             values[k] = v
             if k in want:
-                got[k] = v
+                visit(k, v)
+        for k in fnode.in_keys:
+            if last.get(k) == i and k not in graph.output_keys:
+                values.pop(k, None)
     return got
 
 

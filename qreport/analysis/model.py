@@ -16,7 +16,7 @@ __all__ = ["analyse", "analyse_internals", "AnalysisError", "LayerFacts", "Model
 
 
 def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256,
-            weights: bool = True) -> ModelFacts:
+            weights: bool = True, progress=None) -> ModelFacts:
     """Analyse a built Keras model.
 
     The model is read, never changed: kernels are quantized by fresh copies
@@ -29,10 +29,12 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256,
             ``quantized_relu(8,0)`` (:data:`.facts.DEFAULT_INPUT`) for every input.
         sample: optional list of arrays, one per model input, for the
             ``conservative`` and ``sampled`` accumulator methods.
-        batch_size: sample rows run at once.
+        batch_size: at most this many sample rows run at once (fewer when
+            their tensors would not fit the sampling's memory budget).
         weights: False when the model's weights are not real (an architecture
             loaded without its weights file): counts, operation types,
             quantizer facts and the `type` accumulator only.
+        progress: if given, told how many sample images have run.
 
     Returns:
         ModelFacts: every layer worth reporting, the totals and the warnings.
@@ -42,11 +44,11 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256,
             analysed; the message says why and ``option`` names the argument
             at fault (GraphError and QuantizerError are AnalysisErrors).
     """
-    return analyse_internals(model, input_quantizers, sample, batch_size, weights)[0]
+    return analyse_internals(model, input_quantizers, sample, batch_size, weights, progress)[0]
 
 
 def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int = 256,
-                      weights: bool = True):
+                      weights: bool = True, progress=None):
     """analyse(), plus {layer name: WeightLayer} (the parts, for the drop-in API).
 
     Args, Raises: as :func:`analyse`.
@@ -68,7 +70,7 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     if sample is not None:
         from .sampling import with_samples
 
-        layers = with_samples(graph, data, layers, work, input_qs, sample, batch_size)
+        layers = with_samples(graph, data, layers, work, input_qs, sample, batch_size, progress)
     facts = ModelFacts(name=model.name, inputs=tuple(inputs), every_layer=tuple(layers),
                        totals=totals(layers), warnings=tuple(warnings))
     return facts, work

@@ -5,6 +5,11 @@ batches; at every weight layer the real input is captured and the
 accumulator the hardware computes (unscaled quantized kernel times the
 input, plus bias / scale, before any activation or output quantizer) is
 evaluated in float64, which is exact for accumulators up to 53 bits.
+
+The sample streams: it may be a memory-mapped array of any length; a batch
+is sized so that its tensors fit :data:`BUDGET`; each layer's tensors are
+dropped once used, and only running minima and maxima are kept.  Memory
+stays flat as the sample grows, and time grows linearly with it.
 """
 
 from __future__ import annotations
@@ -21,28 +26,32 @@ from .geometry import Part, per_axis
 from .kernels import quantize
 
 
+#: bytes a batch's tensors may take (its rows are chosen for it)
+BUDGET = 128 << 20
+
+
 def _check_sample(graph: g.FlatGraph, sample) -> list[np.ndarray]:
+    """The arrays, their shapes and types checked; values are checked batch by batch."""
     arrays = list(sample)
     if len(arrays) != len(graph.input_keys):
         raise AnalysisError(f"sample has {len(arrays)} arrays, the model has "
                             f"{len(graph.input_keys)} inputs ({', '.join(graph.input_names)})")
     out, n = [], None
     for name, shape, a in zip(graph.input_names, graph.input_shapes, arrays):
-        a = np.asarray(a)
+        if not (hasattr(a, "shape") and hasattr(a, "dtype")):   # rows read lazily stay so
+            a = np.asarray(a)
         if a.dtype.kind not in "fiub":
             raise AnalysisError(f"sample for input {name!r} has dtype {a.dtype}; numbers expected")
         want = tuple(shape[1:])
         if a.shape[1:] != want and a.shape == want:
-            a = a[None]
+            a = np.asarray(a)[None]
         if a.ndim != len(shape) or any(w is not None and w != d for w, d in zip(want, a.shape[1:])):
             raise AnalysisError(f"sample for input {name!r} has shape {a.shape}; "
                                 f"expected (N, {', '.join(str(d) for d in want)})")
-        if not np.all(np.isfinite(a)):
-            raise AnalysisError(f"sample for input {name!r} contains NaN or Inf")
         if n is not None and a.shape[0] != n:
             raise AnalysisError("sample arrays have different numbers of rows")
         n = a.shape[0]
-        out.append(a.astype(np.float32, copy=False))
+        out.append(a)
     if not n:
         raise AnalysisError("sample is empty")
     return out
@@ -107,7 +116,28 @@ class _Observed:
         self.acc[key] = [lo, hi]
 
 
-def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_size: int):
+def _rows(graph: g.FlatGraph, data, targets, batch_size: int) -> int:
+    """Rows per batch: at most batch_size, and few enough that one batch's tensors fit BUDGET.
+
+    Per row: every tensor of the graph in float32 (an upper bound of what is
+    alive at once) and, for the largest weight layer, its input and each
+    accumulator in float64; twice that, for the backend's own temporaries
+    (measured: about 1.7 times the estimate on a conv model).
+    """
+    def size(shape) -> int:
+        return int(np.prod([d or 1 for d in shape[1:]])) if shape else 1
+
+    by_name = {d.name: d for d in data}
+    tensors = sum(size(d.out_shape) for d in data if isinstance(d.out_shape, tuple)) + \
+        sum(size(s) for s in graph.input_shapes)
+    layer = max((8 * (size(by_name[f.name].in_shape) + 2 * size(f.output_shape)) for f in targets),
+                default=0)
+    per_row = max(2 * (4 * tensors + layer), 1)
+    return max(1, min(batch_size, BUDGET // per_row))
+
+
+def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_size: int,
+                 progress=None):
     """The layer facts with conservative/sampled accumulators filled in.
 
     The sample is passed through each input's assumed quantizer first: the
@@ -119,8 +149,9 @@ def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_
         facts: the layer facts of :func:`.propagate.propagate`.
         work: {layer name: WeightLayer} of the same.
         input_qs: the inputs' quantizers (None: float).
-        sample: one array per model input.
-        batch_size: rows run at once.
+        sample: one array per model input (memory-mapped arrays stream).
+        batch_size: at most this many rows run at once.
+        progress: if given, told ``"sample K/N images"`` after each batch.
 
     Raises:
         AnalysisError: the sample does not fit the model.
@@ -137,24 +168,35 @@ def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_
         if by_name[f.name].config.get("data_format", "channels_last") == "channels_first":
             raise AnalysisError(f"{f.name}: channels_first layers are not supported with a sample",
                                 option="sample")
-    want = {by_name[f.name].in_keys[0] for f in targets}
+    readers: dict[int, list] = {}
+    for f in targets:
+        readers.setdefault(nodes[f.name].in_keys[0], []).append(f)
     seen = _Observed([f.name for f in targets])
+
+    def visit(key, value):
+        for f in readers[key]:
+            v = np.asarray(value, dtype=np.float64)
+            seen.input(f.name, v)
+            for p in work[f.name].parts:
+                v = _accumulate(by_name[f.name], p, v)
+                seen.accumulator((f.name, p.part), v)
+                if p.scale is not None:  # the next part sees the scaled output
+                    v = v * p.scale
+
     n = arrays[0].shape[0]
+    rows = _rows(graph, data, targets, batch_size)
     with g.preserved_quantizers(graph):
-        for start in range(0, n, batch_size):
-            batch = [a[start:start + batch_size] for a in arrays]
-            batch = [b if q is None else quantize(q, b)[0].astype(np.float32)
-                     for b, q in zip(batch, input_qs)]
-            got = g.run(graph, batch, want)
-            for f in targets:
-                d = by_name[f.name]
-                v = np.asarray(got[nodes[f.name].in_keys[0]], dtype=np.float64)
-                seen.input(f.name, v)
-                for p in work[f.name].parts:
-                    v = _accumulate(d, p, v)
-                    seen.accumulator((f.name, p.part), v)
-                    if p.scale is not None:  # the next part sees the scaled output
-                        v = v * p.scale
+        for start in range(0, n, rows):
+            batch = []
+            for name, a, q in zip(graph.input_names, arrays, input_qs):
+                b = np.asarray(a[start:start + rows], dtype=np.float32)
+                if not np.all(np.isfinite(b)):
+                    raise AnalysisError(f"sample for input {name!r} contains NaN or Inf",
+                                        option="sample")
+                batch.append(b if q is None else quantize(q, b)[0].astype(np.float32))
+            g.run(graph, batch, set(readers), visit)
+            if progress is not None:
+                progress(f"sample {min(start + rows, n):,}/{n:,} images")
     names = {f.name for f in targets}
     return [_fill(f, work[f.name].parts, seen) if f.name in names else f for f in facts]
 
