@@ -29,11 +29,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True)
 
-    b = sub.add_parser("build", help="build a report; the format follows OUT's extension")
+    b = sub.add_parser("build", help="build a report (the format follows OUT's extension), or "
+                                     "one per model into a directory")
     src = b.add_mutually_exclusive_group(required=True)
-    src.add_argument("model", nargs="?", help="model file: .keras, a full-model .h5, or a Keras-2 architecture .json")
+    src.add_argument("models", nargs="*", default=[], metavar="MODEL",
+                     help="model file(s): .keras, a full-model .h5, or a Keras-2 architecture "
+                          ".json; several go with -o DIR/")
     src.add_argument("--example", metavar="NAME", help="use a bundled example model")
-    b.add_argument("-o", "--output", required=True, metavar="OUT", help=help_text("report"))
+    b.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help=help_text("report") + "; DIR/ (or several models): DIR/<stem>.<ext> "
+                        "for each model, in every --format")
+    b.add_argument("--format", metavar="EXT[,EXT…]",
+                   help="with -o DIR/: the formats to write, e.g. json,md,pdf (default json)")
     _model_flags(b)
     _render_flags(b, sheets=True)
     b.set_defaults(handler=_build)
@@ -183,9 +190,27 @@ def _build(args, progress) -> int:
     from .pipeline import build
     from .read import example_path
 
-    path = example_path(args.example) if args.example else args.model
-    build(path, args.output, _options(args), progress)
+    paths = [example_path(args.example)] if args.example else args.models
+    out = args.output
+    if len(paths) > 1 or out.endswith(("/", os.sep)) or os.path.isdir(out):
+        return _batch(paths, args, progress)
+    if args.format:
+        raise QReportError(f"--format goes with several models or -o DIR/; {out} is one file, "
+                           "whose extension is its format")
+    build(paths[0], out, _options(args), progress)
     return 0
+
+
+def _batch(paths, args, progress) -> int:
+    """``build`` of several models into a directory: exit 1 if any failed, after all ran."""
+    from .batch import run
+
+    def report(line: str) -> None:
+        progress.clear()
+        print(f"qreport: error: {line}", file=progress.stream, flush=True)
+
+    formats = tuple(f.strip().lstrip(".") for f in (args.format or "json").split(",") if f.strip())
+    return 1 if run(paths, args.output, formats, _options(args), report, progress) else 0
 
 
 def _summary(args, progress) -> int:

@@ -39,9 +39,13 @@ class Progress:
         self.stage = stage
 
     def _line(self) -> str:
+        width = len(self.STAGES)
         stage = "analysing" if self.stage.startswith("sample ") else self.stage
         n = self.STAGES.index(stage) + 1 if stage in self.STAGES else 0
-        bar = "#" * n + "." * (len(self.STAGES) - n)
+        if self.stage.endswith(" models"):   # a batch: "K/N models"
+            k, total = (int(v.replace(",", "")) for v in self.stage.split()[0].split("/"))
+            width, n = 20, round(20 * k / max(total, 1))
+        bar = "#" * n + "." * (width - n)
         return f"\r\033[Kqreport [{bar}] {self.stage}… {self._time() - self.start:4.1f} s"
 
     def _tick(self) -> None:
@@ -50,6 +54,12 @@ class Progress:
                 self.stream.write(self._line())
                 self.stream.flush()
                 self.shown = True
+
+    def clear(self) -> None:
+        """Erase the line, so that another line can be written (it is redrawn after)."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
     def done(self) -> None:
         self._stop.set()
