@@ -22,25 +22,42 @@ from .output import write_atomic
 
 @dataclass(frozen=True)
 class Outcome:
-    """One model of a batch: its files' bytes by extension, or the line that says why not."""
+    """One model of a batch: what its task gave (files' bytes by extension, or
+    (facts, provenance)), or the line that says why not."""
 
     path: str
     files: dict | None = None
     error: str | None = None
+    analysis: tuple | None = None
+
+
+def _guarded(task, path: str, *args) -> Outcome:
+    """task(path, *args) as an Outcome: an error is its one line, never an exception."""
+    try:
+        return task(path, *args)
+    except QReportError as exc:
+        return Outcome(path, error=str(exc))
+    except Exception as exc:  # noqa: BLE001  a bug: still one line, this model only
+        msg = " ".join(str(exc).split())[:300]
+        return Outcome(path, error=f"{path}: internal error ({type(exc).__name__}: {msg})")
+
+
+def analyse_one(path: str, opts: Options) -> Outcome:
+    """Analyse one model: (facts, provenance), which pickle (a worker's task)."""
+    from .pipeline import analyse_file
+
+    return _guarded(lambda p: Outcome(p, analysis=analyse_file(p, opts)), path)
 
 
 def build_one(path: str, formats: tuple[str, ...], opts: Options, workers=None) -> Outcome:
     """Analyse one model and render it in every format, in memory (a worker's task)."""
     from .pipeline import analyse_file, render
 
-    try:
-        facts, prov = analyse_file(path, opts)
-        return Outcome(path, {f: render(facts, prov, f, opts.render, workers) for f in formats})
-    except QReportError as exc:
-        return Outcome(path, error=str(exc))
-    except Exception as exc:  # noqa: BLE001  a bug: still one line, this model only
-        msg = " ".join(str(exc).split())[:300]
-        return Outcome(path, error=f"{path}: internal error ({type(exc).__name__}: {msg})")
+    def task(p):
+        facts, prov = analyse_file(p, opts)
+        return Outcome(p, {f: render(facts, prov, f, opts.render, workers) for f in formats})
+
+    return _guarded(task, path)
 
 
 def plan(paths: list[str], out_dir: str, formats: tuple[str, ...]) -> dict[str, str]:
@@ -137,34 +154,40 @@ def run(paths: list[str], out_dir: str, formats: tuple[str, ...], opts: Options,
             if workers is not None:
                 workers.close()
         return failed
+    pool_map(build_one, paths, (formats, opts), jobs, finish)
+    return failed
+
+
+def pool_map(task, paths: list[str], args: tuple, jobs: int, finish) -> None:
+    """finish(task(path, *args)) for every path, in spawned worker processes, as each ends.
+
+    A worker that dies breaks the pool: the models it had not finished are
+    run again one at a time, so only the one that kills its process fails
+    (with a line saying so).
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    todo = list(paths)
-    while todo:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init) as pool:
-            futures = {pool.submit(build_one, p, formats, opts): p for p in todo}
-            todo = []
-            broken = []
-            for fut in as_completed(futures):
-                try:
-                    finish(fut.result())
-                except BrokenProcessPool:
-                    broken.append(futures[fut])
-        if broken:   # the pool died: the model that killed it is among these
-            if len(broken) == 1 or jobs == 1:
-                for p in broken:
-                    finish(Outcome(p, error=f"{p}: the process building it died "
-                                            "(out of memory, or a crash in a library)"))
-            else:        # retry them one at a time, so only the culprit fails
-                for p in broken:
-                    finish(_isolated(p, formats, opts))
-    return failed
+    ctx = multiprocessing.get_context("spawn")
+    broken = []
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init) as pool:
+        futures = {pool.submit(task, p, *args): p for p in paths}
+        for fut in as_completed(futures):
+            try:
+                finish(fut.result())
+            except BrokenProcessPool:
+                broken.append(futures[fut])
+    for p in broken:
+        finish(_isolated(task, p, args) if len(broken) > 1 else _died(p))
 
 
-def _isolated(path: str, formats, opts) -> Outcome:
+def _died(path: str) -> Outcome:
+    return Outcome(path, error=f"{path}: the process building it died "
+                               "(out of memory, or a crash in a library)")
+
+
+def _isolated(task, path: str, args: tuple) -> Outcome:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -172,7 +195,31 @@ def _isolated(path: str, formats, opts) -> Outcome:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init) as pool:
         try:
-            return pool.submit(build_one, path, formats, opts).result()
+            return pool.submit(task, path, *args).result()
         except BrokenProcessPool:
-            return Outcome(path, error=f"{path}: the process building it died "
-                                       "(out of memory, or a crash in a library)")
+            return _died(path)
+
+
+def analyse_many(paths: list[str], opts: Options, report=None, progress=None,
+                 jobs: int | None = None) -> list[tuple]:
+    """(facts, provenance) of every model that analyses, in the order given; each
+    failure is reported with its line (the others go on)."""
+    report = report or (lambda line: None)
+    progress = progress or (lambda stage: None)
+    jobs = jobs or workers_for(len(paths))
+    got: dict[str, tuple] = {}
+
+    def finish(o: Outcome) -> None:
+        if o.error is not None:
+            report(o.error)
+        else:
+            got[o.path] = o.analysis
+        progress(f"{len(got)}/{len(paths)} models")
+
+    progress(f"0/{len(paths)} models")
+    if jobs == 1:
+        for p in paths:
+            finish(analyse_one(p, opts))
+    else:
+        pool_map(analyse_one, paths, (opts,), jobs, finish)
+    return [got[p] for p in paths if p in got]

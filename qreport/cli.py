@@ -52,24 +52,29 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="check a model against budgets: exit 0 within, 3 over budget")
     c.add_argument("model", help="model file (.keras, .h5, architecture .json), or example:NAME")
-    c.add_argument("--budget", metavar="FILE.toml",
-                   help="budgets from a TOML file (keys as the flags, with _: max_macs = 300000); "
-                        "flags override it")
-    c.add_argument("--max-accumulator-bits", type=int, metavar="N",
-                   help="widest exact accumulator allowed, in bits (an operation without a fixed "
-                        "width is over it)")
-    c.add_argument("--max-macs", type=int, metavar="N", help="multiply-accumulates per inference")
-    c.add_argument("--max-weight-memory", metavar="SIZE",
-                   help="weights + bias memory, with a unit: 64KiB, 12000bits, 512B")
-    c.add_argument("--max-energy-pj", type=float, metavar="X",
-                   help="estimated energy per inference in pJ (Horowitz 45 nm, as QTools: "
-                        "compares designs, does not sign off power)")
-    c.add_argument("--require-input-quantizer", action="store_true", default=None,
-                   help="no input type may be assumed (pass --input-quantizer)")
+    _budget_flags(c)
     c.add_argument("--format", choices=("text", "json"), default="text",
                    help="text: one line per violation (default); json: the verdict as data")
     _model_flags(c)
     c.set_defaults(handler=_check)
+
+    k = sub.add_parser("compare", help="compare a sweep of models: one row each, the Pareto "
+                                       "front, the budget; the format follows OUT's extension")
+    k.add_argument("models", nargs="+", metavar="MODEL",
+                   help="model files (any format build reads), or example:NAME")
+    k.add_argument("-o", "--output", required=True, metavar="OUT", help=help_text("compare"))
+    k.add_argument("--x", default="weight_memory_bits", metavar="FIGURE",
+                   help="the Pareto chart's x figure (default weight_memory_bits)")
+    k.add_argument("--y", default="energy_pj", metavar="FIGURE",
+                   help="its y figure (default energy_pj); figures: macs, bops, "
+                        "weight_memory_bits, widest_accumulator_bits, bits_saved, energy_pj")
+    k.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run the analyses on a dask.distributed cluster (pip install "
+                        "qreport[dask])")
+    _budget_flags(k)
+    _model_flags(k)
+    _render_flags(k, sheets=False)
+    k.set_defaults(handler=_compare)
 
     d = sub.add_parser("diff", help="compare two models: what changed, layer by layer and in the "
                                     "totals; the format follows OUT's extension")
@@ -86,6 +91,24 @@ def _parser() -> argparse.ArgumentParser:
     _run_flags(e)
     e.set_defaults(handler=_examples)
     return p
+
+
+def _budget_flags(p) -> None:
+    """The limits a model must stay within (``check``; ``compare`` marks the rows within)."""
+    p.add_argument("--budget", metavar="FILE.toml",
+                   help="budgets from a TOML file (keys as the flags, with _: max_macs = 300000); "
+                        "flags override it")
+    p.add_argument("--max-accumulator-bits", type=int, metavar="N",
+                   help="widest exact accumulator allowed, in bits (an operation without a fixed "
+                        "width is over it)")
+    p.add_argument("--max-macs", type=int, metavar="N", help="multiply-accumulates per inference")
+    p.add_argument("--max-weight-memory", metavar="SIZE",
+                   help="weights + bias memory, with a unit: 64KiB, 12000bits, 512B")
+    p.add_argument("--max-energy-pj", type=float, metavar="X",
+                   help="estimated energy per inference in pJ (Horowitz 45 nm, as QTools: "
+                        "compares designs, does not sign off power)")
+    p.add_argument("--require-input-quantizer", action="store_true", default=None,
+                   help="no input type may be assumed (pass --input-quantizer)")
 
 
 def _run_flags(p) -> None:
@@ -143,9 +166,9 @@ def _quiet_tf() -> None:
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "check":
+    if args.command in ("check", "compare"):
         try:
-            args.budget_value = _budget(args)
+            args.budget_value = _budget(args, required=args.command == "check")
         except ValueError as exc:
             parser.error(str(exc))  # a usage error: exit 2
     _quiet_tf()
@@ -224,6 +247,19 @@ def _summary(args, progress) -> int:
     return 0
 
 
+def _compare(args, progress) -> int:
+    from .pipeline import compare_files
+    from .read import model_path
+
+    def report(line: str) -> None:
+        progress.clear()
+        print(f"qreport: error: {line}", file=progress.stream, flush=True)
+
+    failed = compare_files([model_path(m) for m in args.models], args.output, _options(args),
+                           args.x, args.y, args.budget_value, report, progress, args.scheduler)
+    return 1 if failed else 0
+
+
 def _diff(args, progress) -> int:
     from .pipeline import diff_files
     from .read import model_path
@@ -253,11 +289,13 @@ def _check(args, progress) -> int:
     return 3 if violations else 0
 
 
-def _budget(args):
-    """The Budget of ``qreport check``: the TOML file's, then the flags over it.
+def _budget(args, required: bool = True):
+    """The Budget of ``check`` or ``compare``: the TOML file's, then the flags over it
+    (None for ``compare`` without one).
 
     Raises:
-        ValueError: a bad file, key or value, or no budget at all (a usage error).
+        ValueError: a bad file, key or value, or no budget at all where one is
+            required (a usage error).
     """
     from .review.budget import Budget
 
@@ -273,6 +311,8 @@ def _budget(args):
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"--budget: {args.budget}: not TOML ({exc})") from None
     values.update({k: getattr(args, k) for k in Budget.keys() if getattr(args, k) is not None})
+    if not values and not required:
+        return None
     if not values:
         raise ValueError("check: no budget given (" + ", ".join(
             "--" + k.replace("_", "-") for k in Budget.keys()) + " or --budget FILE)")

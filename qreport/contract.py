@@ -19,6 +19,7 @@ from .provenance import Provenance
 SCHEMA = "qreport/1"
 DIFF_SCHEMA = "qreport-diff/1"
 CHECK_SCHEMA = "qreport-check/1"
+COMPARE_SCHEMA = "qreport-compare/1"
 
 #: Fact paths whose growth costs hardware, in a layer object or in the totals:
 #: a diff calls their growth a regression and their shrinking an improvement.
@@ -205,6 +206,19 @@ def check(prov: Provenance, budget, violations) -> dict:
         "within_budget": not violations,
         "violations": [{"layer": v.layer, "figure": v.figure, "value": v.value,
                         "limit": v.limit, "message": v.message} for v in violations]}
+
+
+def compare(c) -> dict:
+    """A :class:`~qreport.review.compare.Comparison` as ``qreport-compare/1`` data."""
+    return {
+        "schema": COMPARE_SCHEMA,
+        "pareto": {"x": c.x, "y": c.y},
+        "budget": ({k: getattr(c.budget, k) for k in c.budget.keys()}
+                   if c.budget is not None else None),
+        "models": [{"name": r.name, "file": r.file, "sha256": r.sha256, "model": r.model,
+                    **dict(r.figures), "pareto": r.pareto, "within_budget": r.within_budget,
+                    "violations": list(r.violations)} for r in c.rows],
+    }
 
 
 def dumps(data: dict) -> str:

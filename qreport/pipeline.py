@@ -152,3 +152,45 @@ def diff_files(old_path: str, new_path: str, out: str, opts: Options = Options()
         data = r.diff(d, old_prov, new_prov, opts.render, workers)
     write_atomic(out, data)
     return d
+
+
+def compare_files(paths: list[str], out: str, opts: Options = Options(), x: str = "weight_memory_bits",
+                  y: str = "energy_pj", budget=None, report=None, progress: Progress = _quiet,
+                  scheduler: str | None = None) -> int:
+    """Analyse every model (on every core, or on a Dask cluster) and write their comparison.
+
+    Returns:
+        The number of models that could not be analysed (each told to ``report``); the
+        comparison of the others is written.
+
+    Raises:
+        QReportError: a bad output path, or no model could be analysed.
+    """
+    from .review.compare import compare
+
+    r = _renderer(out, paths, "compare")
+    failed: list[str] = []
+
+    def told(line: str) -> None:
+        failed.append(line)
+        (report or (lambda s: None))(line)
+
+    if scheduler:
+        from .sweep import analyse_on_cluster
+
+        models = analyse_on_cluster(paths, opts, scheduler, told, progress)
+    else:
+        from .batch import analyse_many
+
+        models = analyse_many(paths, opts, told, progress)
+    if not models:
+        raise QReportError("no model could be analysed; nothing to compare")
+    try:
+        c = compare(models, x, y, budget)
+    except ValueError as exc:
+        raise QReportError(str(exc)) from None
+    with _workers(r) as workers:
+        progress("rendering PDF" if r.workers else "rendering")
+        data = r.compare(c, opts.render, workers)
+    write_atomic(out, data)
+    return len(failed)

@@ -27,6 +27,7 @@ class Renderer:
     help: str
     report: Report | None = None   # a datasheet (None: this format has none)
     diff: Report | None = None     # a diff of two models (None: this format has none)
+    compare: Report | None = None  # a sweep's comparison (None: this format has none)
     workers: bool = False          # lays pages out in the PDF workers
 
 
@@ -89,6 +90,44 @@ def _md_diff(d, old, new, opts: RenderOptions, workers=None) -> bytes:
     return diff_markdown(d, old, new).encode()
 
 
+def _json_compare(c, opts: RenderOptions, workers=None) -> bytes:
+    from .. import contract
+
+    return contract.dumps(contract.compare(c)).encode()
+
+
+def _html_compare(c, opts: RenderOptions, workers=None) -> bytes:
+    from .. import contract
+    from ..provenance import versions
+    from .compare import html
+
+    return html(c, contract.compare(c), qreport=versions()["qreport"] or "").encode()
+
+
+def _pdf_compare(c, opts: RenderOptions, workers=None) -> bytes:
+    from ..provenance import versions
+    from .compare import html
+    from .pdf import PdfInfo, render_pdf
+
+    v = versions()["qreport"] or ""
+    info = PdfInfo(f"Sweep of {len(c.rows)} models",
+                   "Comparison of " + ", ".join(r.name for r in c.rows), f"qreport {v}".strip())
+    return render_pdf([html(c, None, "pdf", v, opts.paper)], info, paper=opts.paper,
+                      workers=workers)
+
+
+def _md_compare(c, opts: RenderOptions, workers=None) -> bytes:
+    from .compare import markdown
+
+    return markdown(c).encode()
+
+
+def _csv_compare(c, opts: RenderOptions, workers=None) -> bytes:
+    from .compare import csv_text
+
+    return csv_text(c).encode()
+
+
 def _yml(facts, prov, opts: RenderOptions, workers=None) -> bytes:
     from .hls4ml import hls4ml_yaml
 
@@ -96,12 +135,15 @@ def _yml(facts, prov, opts: RenderOptions, workers=None) -> bytes:
 
 
 RENDERERS = (
-    Renderer("json", ("json",), "the facts as data (schema qreport/1; a diff: qreport-diff/1)",
-             _json, _json_diff),
-    Renderer("html", ("html",), "a self-contained page, the JSON embedded", _html, _html_diff),
-    Renderer("pdf", ("pdf",), "the printed datasheet", _pdf, _pdf_diff, workers=True),
-    Renderer("md", ("md",), "Markdown for a pull-request comment", _md, _md_diff),
+    Renderer("json", ("json",), "the facts as data (schema qreport/1; a diff: qreport-diff/1; "
+             "a comparison: qreport-compare/1)", _json, _json_diff, _json_compare),
+    Renderer("html", ("html",), "a self-contained page, the JSON embedded", _html, _html_diff,
+             _html_compare),
+    Renderer("pdf", ("pdf",), "the printed datasheet", _pdf, _pdf_diff, _pdf_compare,
+             workers=True),
+    Renderer("md", ("md",), "Markdown for a pull-request comment", _md, _md_diff, _md_compare),
     Renderer("yml", ("yml", "yaml"), "the hls4ml configuration", _yml),
+    Renderer("csv", ("csv",), "one row per model, for a spreadsheet", compare=_csv_compare),
 )
 
 

@@ -122,3 +122,55 @@ def channel_widths(widths, layer_width, title) -> str:
                      xlabel="output channel", ylabel="width (bits)", hline=layer_width,
                      hline_label=f"layer: {layer_width} bits" if layer_width is not None else "",
                      integer_x=True, fill=FILLS[1])
+
+
+def scatter(points: list[tuple[float, float, str, bool]], *, title: str, xlabel: str,
+            ylabel: str) -> str:
+    """Points (x, y, label, on the front), the front joined by a step line, as inline SVG."""
+    w, h = 2 * W, 1.4 * H
+    top = TOP + 8
+    pw, ph = w - LEFT - RIGHT - 10, h - top - BOTTOM
+    xs, ys = [p[0] for p in points] or [0.0], [p[1] for p in points] or [0.0]
+    xt = nice_ticks(min(0.0, min(xs)), max(xs) * 1.15 or 1.0, 6)
+    yt = nice_ticks(min(0.0, min(ys)), max(ys) * 1.15 or 1.0, 5)
+    x_lo, x_hi, y_lo, y_hi = xt[0], max(xt[-1], max(xs)), yt[0], max(yt[-1], max(ys))
+
+    def sx(v):
+        return LEFT + (v - x_lo) / ((x_hi - x_lo) or 1.0) * pw
+
+    def sy(v):
+        return top + ph - (v - y_lo) / ((y_hi - y_lo) or 1.0) * ph
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart wide" viewBox="0 0 {w:g} {h:g}">',
+           f'<rect width="{w:g}" height="{h:g}" fill="#ffffff"/>']
+    for t in yt:
+        y = sy(t)
+        out.append(f'<path d="M{LEFT:.2f} {y:.2f}H{LEFT + pw:.2f}" stroke="#e4e4e4" stroke-width="0.5"/>')
+        out.append(f'<text x="{LEFT - 4:.2f}" y="{y + 2.6:.2f}" text-anchor="end" style="{FONT}font-size:7.5px">{_label(t)}</text>')
+    for t in xt:
+        x = sx(t)
+        out.append(f'<path d="M{x:.2f} {top + ph:.2f}v3" stroke="#444444" stroke-width="0.6"/>')
+        out.append(f'<text x="{x:.2f}" y="{top + ph + 11:.2f}" text-anchor="middle" style="{FONT}font-size:7.5px">{_label(t)}</text>')
+    front = sorted((p for p in points if p[3]), key=lambda p: (p[0], p[1]))
+    if len(front) > 1:
+        d = f"M{sx(front[0][0]):.2f} {sy(front[0][1]):.2f}" + "".join(
+            f"H{sx(b[0]):.2f}V{sy(b[1]):.2f}" for b in front[1:])
+        out.append(f'<path d="{d}" fill="none" stroke="{EDGE}" stroke-width="0.8" stroke-dasharray="3 2"/>')
+    placed: list[tuple[float, float]] = []
+    for x, y, label, on in points:
+        fill = FILLS[1] if on else "#ffffff"
+        out.append(f'<circle cx="{sx(x):.2f}" cy="{sy(y):.2f}" r="3" fill="{fill}" stroke="{EDGE}" stroke-width="0.7"/>')
+        right = sx(x) + 4.5 + 3.6 * len(label) > w - 2   # no room on the right: set it left
+        lx = sx(x) - 4.5 if right else sx(x) + 4.5
+        # the first line, above then below the point, free of the labels placed so far
+        ly = next(sy(y) + d for d in (-3.5, 9.0, -11.0, 16.5, -18.5, 24.0, -26.0, 31.5)
+                  if not any(abs(lx - a) < 60 and abs(sy(y) + d - b) < 7 for a, b in placed))
+        placed.append((lx, ly))
+        anchor = ' text-anchor="end"' if right else ""
+        out.append(f'<text x="{lx:.2f}" y="{ly:.2f}"{anchor} style="{FONT}font-size:6.5px">{escape(label)}</text>')
+    out.append(f'<path d="M{LEFT:.2f} {top:.2f}V{top + ph:.2f}H{LEFT + pw:.2f}" fill="none" stroke="#444444" stroke-width="0.6"/>')
+    out.append(f'<text x="{LEFT + pw / 2:.2f}" y="{h - 4:.2f}" text-anchor="middle" style="{FONT}font-size:8px">{escape(xlabel)}</text>')
+    out.append(f'<text transform="translate(9 {top + ph / 2:.2f}) rotate(-90)" text-anchor="middle" style="{FONT}font-size:8px">{escape(ylabel)}</text>')
+    out.append(f'<text x="{LEFT:.2f}" y="{TOP - 7:.2f}" style="{FONT}font-size:9px">{escape(title)}</text>')
+    out.append("</svg>")
+    return "".join(out)
