@@ -101,7 +101,7 @@ def workers_for(n: int) -> int:
 
 
 def run(paths: list[str], out_dir: str, formats: tuple[str, ...], opts: Options,
-        report=None, progress=None, jobs: int | None = None) -> int:
+        report=None, progress=None, jobs: int | None = None, scheduler: str | None = None) -> int:
     """Build every model; write its files; report each failure with one line.
 
     Args:
@@ -112,6 +112,8 @@ def run(paths: list[str], out_dir: str, formats: tuple[str, ...], opts: Options,
         report: told each failure's line (default: ignored).
         progress: told ``"K/N models"`` as models finish.
         jobs: worker processes (default: one per core, at most one per model).
+        scheduler: a dask.distributed scheduler's address: the analyses run there,
+            the rendering here (:mod:`.sweep`).
 
     Returns:
         The number of models that failed.
@@ -140,6 +142,9 @@ def run(paths: list[str], out_dir: str, formats: tuple[str, ...], opts: Options,
             report(o.error)
         progress(f"{done}/{len(paths)} models")
 
+    if scheduler:
+        _on_cluster(paths, formats, opts, scheduler, finish, lambda stage: None)
+        return failed
     progress(f"0/{len(paths)} models")
     if jobs == 1:
         workers = None
@@ -156,6 +161,19 @@ def run(paths: list[str], out_dir: str, formats: tuple[str, ...], opts: Options,
         return failed
     pool_map(build_one, paths, (formats, opts), jobs, finish)
     return failed
+
+
+def _on_cluster(paths, formats, opts, scheduler, finish, progress) -> None:
+    """Analyses on the cluster, every format rendered here (the output a local run writes)."""
+    from .pipeline import render
+    from .sweep import analyse_on_cluster
+
+    for o in analyse_on_cluster(paths, opts, scheduler, progress):
+        if o.error is None:
+            facts, prov = o.analysis
+            o = _guarded(lambda p: Outcome(p, {f: render(facts, prov, f, opts.render)
+                                               for f in formats}), o.path)
+        finish(o)
 
 
 def pool_map(task, paths: list[str], args: tuple, jobs: int, finish) -> None:
@@ -200,20 +218,15 @@ def _isolated(task, path: str, args: tuple) -> Outcome:
             return _died(path)
 
 
-def analyse_many(paths: list[str], opts: Options, report=None, progress=None,
-                 jobs: int | None = None) -> list[tuple]:
-    """(facts, provenance) of every model that analyses, in the order given; each
-    failure is reported with its line (the others go on)."""
-    report = report or (lambda line: None)
+def analyse_many(paths: list[str], opts: Options, progress=None,
+                 jobs: int | None = None) -> list[Outcome]:
+    """The analysis of every model (an Outcome each, in the order given), on every core."""
     progress = progress or (lambda stage: None)
     jobs = jobs or workers_for(len(paths))
-    got: dict[str, tuple] = {}
+    got: dict[str, Outcome] = {}
 
     def finish(o: Outcome) -> None:
-        if o.error is not None:
-            report(o.error)
-        else:
-            got[o.path] = o.analysis
+        got[o.path] = o
         progress(f"{len(got)}/{len(paths)} models")
 
     progress(f"0/{len(paths)} models")
@@ -222,4 +235,4 @@ def analyse_many(paths: list[str], opts: Options, report=None, progress=None,
             finish(analyse_one(p, opts))
     else:
         pool_map(analyse_one, paths, (opts,), jobs, finish)
-    return [got[p] for p in paths if p in got]
+    return [got[p] for p in paths]

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                         "for each model, in every --format")
     b.add_argument("--format", metavar="EXT[,EXT…]",
                    help="with -o DIR/: the formats to write, e.g. json,md,pdf (default json)")
+    b.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="with -o DIR/: run the analyses on a dask.distributed cluster (pip "
+                        "install qreport[dask]); the reports are rendered here")
     _model_flags(b)
     _render_flags(b, sheets=True)
     b.set_defaults(handler=_build)
@@ -217,9 +220,9 @@ def _build(args, progress) -> int:
     out = args.output
     if len(paths) > 1 or out.endswith(("/", os.sep)) or os.path.isdir(out):
         return _batch(paths, args, progress)
-    if args.format:
-        raise QReportError(f"--format goes with several models or -o DIR/; {out} is one file, "
-                           "whose extension is its format")
+    if args.format or args.scheduler:
+        raise QReportError(f"--format and --scheduler go with several models or -o DIR/; {out} "
+                           "is one file, whose extension is its format")
     build(paths[0], out, _options(args), progress)
     return 0
 
@@ -233,7 +236,8 @@ def _batch(paths, args, progress) -> int:
         print(f"qreport: error: {line}", file=progress.stream, flush=True)
 
     formats = tuple(f.strip().lstrip(".") for f in (args.format or "json").split(",") if f.strip())
-    return 1 if run(paths, args.output, formats, _options(args), report, progress) else 0
+    return 1 if run(paths, args.output, formats, _options(args), report, progress,
+                    scheduler=args.scheduler) else 0
 
 
 def _summary(args, progress) -> int:

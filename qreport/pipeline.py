@@ -169,20 +169,18 @@ def compare_files(paths: list[str], out: str, opts: Options = Options(), x: str 
     from .review.compare import compare
 
     r = _renderer(out, paths, "compare")
-    failed: list[str] = []
-
-    def told(line: str) -> None:
-        failed.append(line)
-        (report or (lambda s: None))(line)
-
     if scheduler:
         from .sweep import analyse_on_cluster
 
-        models = analyse_on_cluster(paths, opts, scheduler, told, progress)
+        outcomes = analyse_on_cluster(paths, opts, scheduler, progress)
     else:
         from .batch import analyse_many
 
-        models = analyse_many(paths, opts, told, progress)
+        outcomes = analyse_many(paths, opts, progress)
+    failed = [o.error for o in outcomes if o.error is not None]
+    for line in failed:
+        (report or (lambda s: None))(line)
+    models = [o.analysis for o in outcomes if o.error is None]
     if not models:
         raise QReportError("no model could be analysed; nothing to compare")
     try:

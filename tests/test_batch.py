@@ -73,7 +73,7 @@ def test_same_stem_is_refused_before_any_work(models, tmp_path):
 def test_format_goes_with_a_directory(models, tmp_path, capsys):
     assert main(["build", str(models / "jet_mlp.keras"), "-o", str(tmp_path / "r.json"),
                  "--format", "md"]) == 1
-    assert "--format goes with" in capsys.readouterr().err
+    assert "--format and --scheduler go with" in capsys.readouterr().err
     assert main(["build", str(models / "jet_mlp.keras"), "-o", f"{tmp_path}/d/",
                  "--format", "docx"]) == 1
     assert "unknown format docx" in capsys.readouterr().err

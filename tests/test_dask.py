@@ -1,0 +1,150 @@
+"""Sweeps on a dask.distributed cluster: a scheduler and a worker on 127.0.0.1, as processes."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import ROOT
+
+distributed = pytest.importorskip("distributed")
+DASK = [sys.executable, "-m", "distributed.cli"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args):
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "CI")}
+    return subprocess.run([sys.executable, "-m", "qreport", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler and one worker (one process, one thread) on loopback; stopped by pid."""
+    port = _port()
+    addr = f"tcp://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("dask")
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = ROOT
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host",
+                               "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=open(log / "s.log", "w"), stderr=subprocess.STDOUT, env=env)]
+    procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", addr,
+                                   "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                                   "--memory-limit", "0", "--name", "w1"],
+                                  stdout=open(log / "w.log", "w"), stderr=subprocess.STDOUT,
+                                  env=env, cwd=ROOT))
+    try:
+        client = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                client = distributed.Client(addr, timeout=5)
+                if client.scheduler_info()["workers"]:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert client is not None and client.scheduler_info()["workers"], \
+            (log / "s.log").read_text()[-2000:] + (log / "w.log").read_text()[-2000:]
+        client.close()
+        yield addr
+    finally:
+        for p in procs[::-1]:          # stop them by their process ids
+            try:
+                os.kill(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def test_a_sweep_on_the_cluster_is_byte_identical_to_a_local_run(cluster, tmp_path, example_paths):
+    for name in ("jet_mlp", "conv1d"):
+        shutil.copy(example_paths[name], tmp_path)
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    models = [str(tmp_path / f) for f in ("jet_mlp.keras", "broken.keras", "conv1d.keras")]
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    a = _cli("build", *models, "-o", f"{local}/", "--format", "json,md")
+    b = _cli("build", *models, "-o", f"{remote}/", "--format", "json,md", "--scheduler", cluster)
+    assert a.returncode == b.returncode == 1, b.stderr
+    assert a.stderr == b.stderr and a.stderr.count("\n") == 1 and "broken.keras" in a.stderr
+    assert sorted(os.listdir(local)) == sorted(os.listdir(remote)) == \
+        ["conv1d.json", "conv1d.md", "jet_mlp.json", "jet_mlp.md"]
+    for f in os.listdir(local):
+        assert (local / f).read_bytes() == (remote / f).read_bytes(), f
+    c = _cli("compare", models[0], models[2], "-o", str(tmp_path / "l.json"))
+    d = _cli("compare", models[0], models[2], "-o", str(tmp_path / "r.json"), "--scheduler", cluster)
+    assert c.returncode == d.returncode == 0, d.stderr
+    assert (tmp_path / "l.json").read_bytes() == (tmp_path / "r.json").read_bytes()
+
+
+def test_an_unreachable_scheduler_is_one_line_within_the_time_out(tmp_path, example_paths):
+    t = time.monotonic()
+    p = _cli("compare", example_paths["jet_mlp"], "-o", str(tmp_path / "s.json"),
+             "--scheduler", f"tcp://127.0.0.1:{_port()}")
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and "cannot reach" in p.stderr, p.stderr
+    assert time.monotonic() - t < 40
+    assert not (tmp_path / "s.json").exists()
+
+
+BOOM = '''
+import os
+
+import keras
+
+
+class Boom(keras.layers.Layer):
+    """Kills the process that builds it while the marker file exists (a crash in a library)."""
+
+    def build(self, shape):
+        if os.path.exists({marker!r}):
+            os._exit(9)
+
+    def call(self, x):
+        return x
+'''
+
+
+def test_a_model_that_kills_its_workers_fails_with_one_line(cluster, tmp_path, example_paths):
+    import keras
+
+    marker = tmp_path / "armed"
+    boom = tmp_path / "boomlayers.py"
+    boom.write_text(BOOM.format(marker=str(marker)))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import boomlayers
+
+        x = keras.Input((4,), name="x")
+        keras.Model(x, boomlayers.Boom(name="boom")(x), name="boom").save(tmp_path / "boom.keras")
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("boomlayers", None)
+    marker.write_text("")
+    shutil.copy(example_paths["jet_mlp"], tmp_path)
+    t = time.monotonic()
+    p = _cli("compare", str(tmp_path / "jet_mlp.keras"), str(tmp_path / "boom.keras"),
+             "-o", str(tmp_path / "s.json"), "--scheduler", cluster,
+             "--custom-objects", str(boom), "--unsafe-load")
+    marker.unlink()
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.count("\n") == 1 and "boom.keras" in p.stderr and "died" in p.stderr, p.stderr
+    assert time.monotonic() - t < 280
+    import json
+
+    assert [m["model"] for m in json.loads((tmp_path / "s.json").read_text())["models"]] == ["jet_mlp"]
