@@ -49,6 +49,7 @@ examples: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/many.py
 
 clean:
 	rm -rf $(VENV) build out *.egg-info

@@ -108,7 +108,7 @@ def build(names=None) -> dict[str, str]:
     """Build (if missing) and return {name: path}."""
     from qreport import backend
 
-    backend.use(run=True)
+    backend.use("tensorflow")
     import_keras = backend.import_keras
 
     keras = import_keras()

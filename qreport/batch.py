@@ -49,6 +49,31 @@ def analyse_one(path: str, opts: Options) -> Outcome:
     return _guarded(lambda p: Outcome(p, analysis=analyse_file(p, opts)), path)
 
 
+def shard_one(path: str, opts: Options, rows: tuple[int, int]):
+    """The sample's extremes over rows on one model (a Dask worker's shard), or the error line."""
+    from .pipeline import sample_shard
+
+    try:
+        return sample_shard(path, opts, rows)
+    except QReportError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001
+        return f"{path}: internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})"
+
+
+def analyse_merged(path: str, opts: Options, shards: list) -> Outcome:
+    """Analyse one model with the extremes of every shard of its sample, merged exactly."""
+    from .pipeline import analyse_file
+
+    errors = [e for e in shards if isinstance(e, str)]
+    if errors:
+        return Outcome(path, error=errors[0])
+    merged = shards[0]
+    for e in shards[1:]:
+        merged = merged.merge(e)
+    return _guarded(lambda p: Outcome(p, analysis=analyse_file(p, opts, extremes=merged)), path)
+
+
 def build_one(path: str, formats: tuple[str, ...], opts: Options, workers=None) -> Outcome:
     """Analyse one model and render it in every format, in memory (a worker's task)."""
     from .pipeline import analyse_file, render

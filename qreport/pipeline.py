@@ -25,13 +25,16 @@ def _quiet(stage: str) -> None:
     pass
 
 
-def analyse_file(model_path: str, opts: Options = Options(), progress: Progress = _quiet):
+def analyse_file(model_path: str, opts: Options = Options(), progress: Progress = _quiet,
+                 extremes=None):
     """Load and analyse a model file.
 
     Args:
         model_path: a model file (``.keras``, ``.h5``, architecture ``.json``).
         opts: the build options (how to load it, what to assume).
         progress: told each stage.
+        extremes: the sample's extremes, already measured over its shards
+            (:func:`sample_shard`): the sample is then not run here.
 
     Returns:
         (ModelFacts, Provenance): the analysis and where it came from.
@@ -40,11 +43,8 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
         QReportError: the file cannot be loaded or analysed; ``option`` names
             the setting at fault, if one is.
     """
-    from . import backend
-    from .analysis.model import analyse
     from .read import load_file
 
-    backend.use(run=bool(opts.analysis.sample))   # numpy unless the model runs
     progress("loading")
     model, weights = load_file(model_path, opts.load)
     a = opts.analysis
@@ -55,13 +55,27 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
         from .read.sample import load_sample
 
         sample = load_sample(a.sample, input_names(model))
-    facts = analyse(model, list(a.input_quantizers), sample, weights=weights is not None,
-                    progress=progress)
+    from .analysis.model import analyse_internals
+
+    facts = analyse_internals(model, list(a.input_quantizers), sample, weights=weights is not None,
+                              progress=progress, extremes=extremes)[0]
     prov = Provenance(name=opts.render.title or model.name, file=os.path.basename(model_path),
                       sha256=sha256(model_path), **versions(),
                       weights=weights, sample=os.path.basename(a.sample) if a.sample else None,
                       architecture=model_path.lower().endswith(".json"))
     return facts, prov
+
+
+def sample_shard(model_path: str, opts: Options, rows: tuple[int, int]):
+    """The extremes of the sample's rows ``(start, stop)`` on the model (a worker's shard)."""
+    from .analysis.graph import input_names
+    from .analysis.model import sample_extremes
+    from .read import load_file
+    from .read.sample import load_sample
+
+    model, _ = load_file(model_path, opts.load)
+    sample = load_sample(opts.analysis.sample, input_names(model))
+    return sample_extremes(model, list(opts.analysis.input_quantizers), sample, rows)
 
 
 def _renderer(out: str, model_paths, kind: str):

@@ -15,15 +15,21 @@ def main(name: str, folder: str, out: str) -> None:
     from qreport.errors import QReportError
     from qreport.pipeline import analyse_file
 
-    backend.use(run=name == "tensorflow")
+    from qreport.options import AnalysisOptions, Options
+
+    backend.use(name)
     facts = {}
     for f in sorted(os.listdir(folder)):
         if not f.endswith((".keras", ".json")):
             continue
-        try:
-            facts[f] = contract.report(*analyse_file(os.path.join(folder, f)))
-        except QReportError as exc:
-            facts[f] = f"error: {exc}"
+        for sample in [None] + sorted(s for s in os.listdir(folder)
+                                      if s.startswith(f.rsplit(".", 1)[0] + ".sample")):
+            opts = Options(analysis=AnalysisOptions(
+                sample=os.path.join(folder, sample) if sample else None))
+            try:
+                facts[sample or f] = contract.report(*analyse_file(os.path.join(folder, f), opts))
+            except QReportError as exc:
+                facts[sample or f] = f"error: {exc}"
     with open(out, "w") as fh:
         json.dump({"backend": backend.backend(), "tensorflow": "tensorflow" in sys.modules,
                    "facts": facts}, fh, sort_keys=True)

@@ -7,7 +7,7 @@ from qreport import backend  # noqa: E402
 
 # The tests build and run models in process: TensorFlow, its banner silenced once.
 # The numpy backend is tested in subprocesses (test_backends.py).
-backend.use(run=True)
+backend.use("tensorflow")
 backend.import_keras()
 
 import numpy as np  # noqa: E402

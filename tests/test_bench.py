@@ -22,3 +22,11 @@ def test_bench_smoke():
     assert set(r["ratios"]) == set(data["targets"])
     assert r["pages"] >= 2 and r["pdf_pages_per_s"] > 0 and r["peak_pss_kib"] > 0
     os.unlink(result)
+
+
+def test_many_models_bench_smoke():
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "many.py"), "--smoke"],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    for line in ("check/floor", "batch20/20 floors", "sample rss big/small", "all targets met"):
+        assert line in p.stdout

@@ -30,7 +30,7 @@ def _cli(*args):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A scheduler and one worker (one process, one thread) on loopback; stopped by pid."""
+    """A scheduler and two workers (a process each, one thread) on loopback; stopped by pid."""
     port = _port()
     addr = f"tcp://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("dask")
@@ -40,7 +40,7 @@ def cluster(tmp_path_factory):
                                "127.0.0.1", "--port", str(port), "--no-dashboard"],
                               stdout=open(log / "s.log", "w"), stderr=subprocess.STDOUT, env=env)]
     procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", addr,
-                                   "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                                   "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
                                    "--memory-limit", "0", "--name", "w1"],
                                   stdout=open(log / "w.log", "w"), stderr=subprocess.STDOUT,
                                   env=env, cwd=ROOT))
@@ -50,7 +50,7 @@ def cluster(tmp_path_factory):
         while time.monotonic() < deadline:
             try:
                 client = distributed.Client(addr, timeout=5)
-                if client.scheduler_info()["workers"]:
+                if len(client.scheduler_info()["workers"]) == 2:
                     break
             except OSError:
                 pass
@@ -91,6 +91,43 @@ def test_a_sweep_on_the_cluster_is_byte_identical_to_a_local_run(cluster, tmp_pa
     d = _cli("compare", models[0], models[2], "-o", str(tmp_path / "r.json"), "--scheduler", cluster)
     assert c.returncode == d.returncode == 0, d.stderr
     assert (tmp_path / "l.json").read_bytes() == (tmp_path / "r.json").read_bytes()
+
+
+def test_a_sample_is_sharded_over_the_workers_and_merged_exactly(cluster, tmp_path, example_paths):
+    import numpy as np
+
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(7).uniform(-1, 1, (301, 128, 2)).astype("float32"))
+    model = str(tmp_path / "conv1d.keras")
+    shutil.copy(example_paths["conv1d"], model)
+    (tmp_path / "jet_mlp.keras").write_bytes(b"")   # a second model: -o DIR/ mode, one fails
+    models = [model, str(tmp_path / "jet_mlp.keras")]
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    a = _cli("build", *models, "--sample", str(x), "-o", f"{local}/")
+    b = _cli("build", *models, "--sample", str(x), "-o", f"{remote}/", "--scheduler", cluster)
+    assert a.returncode == b.returncode == 1 and a.stderr == b.stderr, b.stderr
+    got = (remote / "conv1d.json").read_bytes()
+    assert got == (local / "conv1d.json").read_bytes()
+    import json
+
+    r = json.loads(got)
+    assert r["model"]["sample"] == "x.npy" and r["layers"][0]["accumulator"]["sampled"]["width"]
+
+
+def test_shards_cover_the_sample_once(tmp_path):
+    import numpy as np
+
+    from qreport.options import AnalysisOptions, Options
+    from qreport.sweep import _shards
+
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((301, 2), "float32"))
+    opts = Options(analysis=AnalysisOptions(sample=str(x)))
+    for k in (2, 3, 7):
+        cuts = _shards(opts, k)
+        assert len(cuts) == k and cuts[0][0] == 0 and cuts[-1][1] == 301
+        assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(cuts, cuts[1:]))
+    assert _shards(opts, 1) is None and _shards(Options(), 4) is None
 
 
 def test_an_unreachable_scheduler_is_one_line_within_the_time_out(tmp_path, example_paths):

@@ -48,10 +48,12 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256,
 
 
 def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int = 256,
-                      weights: bool = True, progress=None):
+                      weights: bool = True, progress=None, extremes=None):
     """analyse(), plus {layer name: WeightLayer} (the parts, for the drop-in API).
 
-    Args, Raises: as :func:`analyse`.
+    Args, Raises: as :func:`analyse`; ``extremes``: the sample's merged
+    :class:`.sampling.Extremes` (from :func:`sample_extremes` over its shards),
+    so that the sample is not run again.
 
     Returns:
         (ModelFacts, {layer name: propagate.WeightLayer}).
@@ -70,10 +72,23 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     if sample is not None:
         from .sampling import with_samples
 
-        layers = with_samples(graph, data, layers, work, input_qs, sample, batch_size, progress)
+        layers = with_samples(graph, data, layers, work, input_qs, sample, batch_size, progress,
+                              extremes)
     facts = ModelFacts(name=model.name, inputs=tuple(inputs), every_layer=tuple(layers),
                        totals=totals(layers), warnings=tuple(warnings))
     return facts, work
+
+
+def sample_extremes(model, input_quantizers, sample, rows: tuple[int, int],
+                    batch_size: int = 256):
+    """The :class:`.sampling.Extremes` of the sample's rows ``(start, stop)``: one shard of a
+    sample run on several workers; the shards' extremes merge exactly."""
+    from .sampling import observe
+
+    graph, data = read_model(model, True)
+    inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers)
+    layers, _, work = propagate(data, graph.input_keys, inputs)
+    return observe(graph, data, layers, work, input_qs, sample, batch_size, rows=rows)
 
 
 def _input_warnings(inputs) -> list[str]:

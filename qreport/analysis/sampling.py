@@ -97,12 +97,27 @@ def _accumulate(d, p: Part, x: np.ndarray) -> np.ndarray:
     return y
 
 
-class _Observed:
-    """Running extremes over the sample: layer inputs and accumulators per channel."""
+class Extremes:
+    """Running extremes over (part of) the sample: layer inputs and accumulators per channel.
+
+    Extremes of two row ranges merge exactly (:meth:`merge`): a sample can be
+    cut into shards, run on several workers, and the result is the same.
+    """
 
     def __init__(self, names):
         self.x = {n: [np.inf, -np.inf] for n in names}
         self.acc: dict[tuple[str, str], list[np.ndarray]] = {}
+
+    def merge(self, other: Extremes) -> Extremes:
+        """These extremes and another shard's, together (in place; returns self)."""
+        for n, (lo, hi) in other.x.items():
+            r = self.x.setdefault(n, [np.inf, -np.inf])
+            r[0], r[1] = min(r[0], lo), max(r[1], hi)
+        for k, (lo, hi) in other.acc.items():
+            if k in self.acc:
+                lo, hi = np.minimum(self.acc[k][0], lo), np.maximum(self.acc[k][1], hi)
+            self.acc[k] = [lo, hi]
+        return self
 
     def input(self, name: str, x: np.ndarray) -> None:
         r = self.x[name]
@@ -119,25 +134,50 @@ class _Observed:
 def _rows(graph: g.FlatGraph, data, targets, batch_size: int) -> int:
     """Rows per batch: at most batch_size, and few enough that one batch's tensors fit BUDGET.
 
-    Per row: every tensor of the graph in float32 (an upper bound of what is
-    alive at once) and, for the largest weight layer, its input and each
-    accumulator in float64; twice that, for the backend's own temporaries
-    (measured: about 1.7 times the estimate on a conv model).
+    Per row: the most float32 values alive at once while the graph runs
+    (each tensor lives from its layer to its last consumer, as
+    :func:`.graph.run` keeps them) and, for the largest weight layer, its
+    input and each accumulator in float64; twice that, for the backend's own
+    temporaries (measured: about 1.7 times the estimate on a conv model).
     """
     def size(shape) -> int:
-        return int(np.prod([d or 1 for d in shape[1:]])) if shape else 1
+        return int(np.prod([d or 1 for d in shape[1:]])) if isinstance(shape, tuple) and shape else 1
 
     by_name = {d.name: d for d in data}
-    tensors = sum(size(d.out_shape) for d in data if isinstance(d.out_shape, tuple)) + \
-        sum(size(s) for s in graph.input_shapes)
+    sizes = {k: size(s) for k, s in zip(graph.input_keys, graph.input_shapes)}
+    for n in graph.nodes:
+        d = by_name.get(n.name)
+        for k in n.out_keys:
+            sizes[k] = size(d.out_shape) if d is not None else 1
+    last = {}
+    for i, n in enumerate(graph.nodes):
+        for k in n.in_keys:
+            last[k] = i
+    live = set(graph.input_keys)
+    peak = sum(sizes.get(k, 1) for k in live)
+    for i, n in enumerate(graph.nodes):
+        live |= set(n.out_keys)
+        peak = max(peak, sum(sizes.get(k, 1) for k in live))
+        live -= {k for k in n.in_keys if last.get(k) == i and k not in graph.output_keys}
     layer = max((8 * (size(by_name[f.name].in_shape) + 2 * size(f.output_shape)) for f in targets),
                 default=0)
-    per_row = max(2 * (4 * tensors + layer), 1)
+    per_row = max(2 * (4 * peak + layer), 1)
     return max(1, min(batch_size, BUDGET // per_row))
 
 
+def _targets(data, facts, work):
+    by_name = {d.name: d for d in data}
+    targets = [f for f in facts if f.name in work and f.operations
+               and not any(p.weight.is_float for p in work[f.name].parts)]
+    for f in targets:
+        if by_name[f.name].config.get("data_format", "channels_last") == "channels_first":
+            raise AnalysisError(f"{f.name}: channels_first layers are not supported with a sample",
+                                option="sample")
+    return by_name, targets
+
+
 def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_size: int,
-                 progress=None):
+                 progress=None, extremes: Extremes | None = None):
     """The layer facts with conservative/sampled accumulators filled in.
 
     The sample is passed through each input's assumed quantizer first: the
@@ -149,9 +189,25 @@ def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_
         facts: the layer facts of :func:`.propagate.propagate`.
         work: {layer name: WeightLayer} of the same.
         input_qs: the inputs' quantizers (None: float).
-        sample: one array per model input (memory-mapped arrays stream).
+        sample: one array per model input (row-range readers stream).
         batch_size: at most this many rows run at once.
         progress: if given, told ``"sample K/N images"`` after each batch.
+        extremes: the extremes of every shard of the sample, merged: the facts
+            are filled from them and the model is not run.
+
+    Raises:
+        AnalysisError: the sample does not fit the model.
+    """
+    _, targets = _targets(data, facts, work)
+    if extremes is None:
+        extremes = observe(graph, data, facts, work, input_qs, sample, batch_size, progress)
+    names = {f.name for f in targets}
+    return [_fill(f, work[f.name].parts, extremes) if f.name in names else f for f in facts]
+
+
+def observe(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_size: int,
+            progress=None, rows: tuple[int, int] | None = None) -> Extremes:
+    """The extremes over the sample's rows ``rows = (start, stop)`` (default: all of them).
 
     Raises:
         AnalysisError: the sample does not fit the model.
@@ -160,18 +216,12 @@ def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_
         arrays = _check_sample(graph, sample)
     except AnalysisError as exc:
         raise AnalysisError(str(exc), option="sample") from None
-    by_name = {d.name: d for d in data}
+    by_name, targets = _targets(data, facts, work)
     nodes = {n.name: n for n in graph.nodes}
-    targets = [f for f in facts if f.name in work and f.operations
-               and not any(p.weight.is_float for p in work[f.name].parts)]
-    for f in targets:
-        if by_name[f.name].config.get("data_format", "channels_last") == "channels_first":
-            raise AnalysisError(f"{f.name}: channels_first layers are not supported with a sample",
-                                option="sample")
     readers: dict[int, list] = {}
     for f in targets:
         readers.setdefault(nodes[f.name].in_keys[0], []).append(f)
-    seen = _Observed([f.name for f in targets])
+    seen = Extremes([f.name for f in targets])
 
     def visit(key, value):
         for f in readers[key]:
@@ -183,25 +233,25 @@ def with_samples(graph: g.FlatGraph, data, facts, work, input_qs, sample, batch_
                 if p.scale is not None:  # the next part sees the scaled output
                     v = v * p.scale
 
-    n = arrays[0].shape[0]
-    rows = _rows(graph, data, targets, batch_size)
+    first, n = rows if rows is not None else (0, arrays[0].shape[0])
+    n = min(n, arrays[0].shape[0])
+    step = _rows(graph, data, targets, batch_size)
     with g.preserved_quantizers(graph):
-        for start in range(0, n, rows):
+        for start in range(first, n, step):
             batch = []
             for name, a, q in zip(graph.input_names, arrays, input_qs):
-                b = np.asarray(a[start:start + rows], dtype=np.float32)
+                b = np.asarray(a[start:min(start + step, n)], dtype=np.float32)
                 if not np.all(np.isfinite(b)):
                     raise AnalysisError(f"sample for input {name!r} contains NaN or Inf",
                                         option="sample")
                 batch.append(b if q is None else quantize(q, b)[0].astype(np.float32))
             g.run(graph, batch, set(readers), visit)
             if progress is not None:
-                progress(f"sample {min(start + rows, n):,}/{n:,} images")
-    names = {f.name for f in targets}
-    return [_fill(f, work[f.name].parts, seen) if f.name in names else f for f in facts]
+                progress(f"sample {min(start + step, n) - first:,}/{n - first:,} images")
+    return seen
 
 
-def _fill(f, parts, seen: _Observed):
+def _fill(f, parts, seen: Extremes):
     lo, hi = seen.x[f.name]
     chain = bound_chain(list(parts), f.operations[0].input, lo, hi, name=f.name)
     new_ops = [dataclasses.replace(o, accumulator=observed(o.accumulator, cons,
