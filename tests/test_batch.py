@@ -13,6 +13,7 @@ from qreport.cli import main
 
 from .conftest import ROOT
 
+#: A layer that kills the process building it while the marker file exists (a crash in a library).
 BOOM = '''
 import os
 
@@ -20,15 +21,31 @@ import keras
 
 
 class Boom(keras.layers.Layer):
-    """Kills the process that builds it when QREPORT_TEST_BOOM is set (a crash in a library)."""
-
     def build(self, shape):
-        if os.environ.get("QREPORT_TEST_BOOM"):
+        if os.path.exists({marker!r}):
             os._exit(9)
 
     def call(self, x):
         return x
 '''
+
+
+def boom_model(folder, module="boom"):
+    """(the custom objects file, the marker that arms it); saves folder/boom.keras."""
+    marker = folder / f"{module}.armed"
+    code = folder / f"{module}.py"
+    code.write_text(BOOM.format(marker=str(marker)))
+    sys.path.insert(0, str(folder))
+    try:
+        import importlib
+
+        m = importlib.import_module(module)
+        x = keras.Input((4,), name="x")
+        keras.Model(x, m.Boom(name="boom")(x), name="boom").save(folder / "boom.keras")
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop(module, None)
+    return code, marker
 
 
 @pytest.fixture
@@ -80,21 +97,12 @@ def test_format_goes_with_a_directory(models, tmp_path, capsys):
 
 
 def test_a_dying_worker_fails_only_its_model(models, tmp_path):
-    boom = tmp_path / "boom.py"
-    boom.write_text(BOOM)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        import boom as b
-
-        x = keras.Input((4,), name="x")
-        keras.Model(x, b.Boom(name="boom")(x), name="boom").save(models / "boom.keras")
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("boom", None)
+    boom, marker = boom_model(models)
+    marker.write_text("")
     out = tmp_path / "out"
     paths = [str(models / f) for f in ("jet_mlp.keras", "boom.keras", "conv1d.keras")]
     p = _cli(["build", *paths, "-o", f"{out}/", "--custom-objects", str(boom), "--unsafe-load"],
-             env={"QREPORT_TEST_BOOM": "1", "QREPORT_JOBS": "2"})
+             env={"QREPORT_JOBS": "2"})
     assert p.returncode == 1, p.stderr
     lines = p.stderr.splitlines()
     assert len(lines) == 1 and "boom.keras" in lines[0] and "died" in lines[0], p.stderr
@@ -104,18 +112,8 @@ def test_a_dying_worker_fails_only_its_model(models, tmp_path):
 def test_batch_progress_counts_models():
     from qreport.console import Progress
 
-    class TTY:
-        out = []
+    from .test_progress import FakeTTY
 
-        def isatty(self):
-            return True
-
-        def write(self, s):
-            self.out.append(s)
-
-        def flush(self):
-            pass
-
-    p = Progress(False, TTY())
+    p = Progress(False, FakeTTY())
     p("12/40 models")
     assert "12/40 models" in p._line() and "[######.." in p._line()

@@ -28,5 +28,5 @@ def test_many_models_bench_smoke():
     p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "many.py"), "--smoke"],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
-    for line in ("check/floor", "batch20/20 floors", "sample rss big/small", "all targets met"):
+    for line in ("check/floor", "batch20/20 floors", "sample mem big/small", "all targets met"):
         assert line in p.stdout

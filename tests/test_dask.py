@@ -67,7 +67,7 @@ def cluster(tmp_path_factory):
                 pass
         for p in procs:
             try:
-                p.wait(timeout=20)
+                p.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.kill(p.pid, signal.SIGKILL)
                 p.wait()
@@ -139,39 +139,10 @@ def test_an_unreachable_scheduler_is_one_line_within_the_time_out(tmp_path, exam
     assert not (tmp_path / "s.json").exists()
 
 
-BOOM = '''
-import os
-
-import keras
-
-
-class Boom(keras.layers.Layer):
-    """Kills the process that builds it while the marker file exists (a crash in a library)."""
-
-    def build(self, shape):
-        if os.path.exists({marker!r}):
-            os._exit(9)
-
-    def call(self, x):
-        return x
-'''
-
-
 def test_a_model_that_kills_its_workers_fails_with_one_line(cluster, tmp_path, example_paths):
-    import keras
+    from .test_batch import boom_model
 
-    marker = tmp_path / "armed"
-    boom = tmp_path / "boomlayers.py"
-    boom.write_text(BOOM.format(marker=str(marker)))
-    sys.path.insert(0, str(tmp_path))
-    try:
-        import boomlayers
-
-        x = keras.Input((4,), name="x")
-        keras.Model(x, boomlayers.Boom(name="boom")(x), name="boom").save(tmp_path / "boom.keras")
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("boomlayers", None)
+    boom, marker = boom_model(tmp_path, "boomlayers")
     marker.write_text("")
     shutil.copy(example_paths["jet_mlp"], tmp_path)
     t = time.monotonic()

@@ -50,6 +50,16 @@ def _label(v: float) -> str:
     return si(v).replace("-", MINUS)
 
 
+def _y_grid(ticks, sy, pw: float) -> list[str]:
+    """The horizontal grid lines and the y tick labels."""
+    out = []
+    for t in ticks:
+        y = sy(t)
+        out.append(f'<path d="M{LEFT:.2f} {y:.2f}H{LEFT + pw:.2f}" stroke="#e4e4e4" stroke-width="0.5"/>')
+        out.append(f'<text x="{LEFT - 4:.2f}" y="{y + 2.6:.2f}" text-anchor="end" style="{FONT}font-size:7.5px">{_label(t)}</text>')
+    return out
+
+
 def bar_chart(xs: list[float], heights: list[float], bar_width: float, *, title: str,
               xlabel: str, ylabel: str, hline: float | None = None, hline_label: str = "",
               integer_x: bool = False, fill: str = FILLS[0], css_class: str = "chart") -> str:
@@ -75,10 +85,7 @@ def bar_chart(xs: list[float], heights: list[float], bar_width: float, *, title:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" viewBox="0 0 {W:g} {H:g}">',
            f'<rect width="{W:g}" height="{H:g}" fill="#ffffff"/>']
     # grid + y ticks
-    for t in yt:
-        y = sy(t)
-        out.append(f'<path d="M{LEFT:.2f} {y:.2f}H{LEFT + pw:.2f}" stroke="#e4e4e4" stroke-width="0.5"/>')
-        out.append(f'<text x="{LEFT - 4:.2f}" y="{y + 2.6:.2f}" text-anchor="end" style="{FONT}font-size:7.5px">{_label(t)}</text>')
+    out += _y_grid(yt, sy, pw)
     # bars as one path
     d = []
     base = sy(0.0)
@@ -143,10 +150,7 @@ def scatter(points: list[tuple[float, float, str, bool]], *, title: str, xlabel:
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart wide" viewBox="0 0 {w:g} {h:g}">',
            f'<rect width="{w:g}" height="{h:g}" fill="#ffffff"/>']
-    for t in yt:
-        y = sy(t)
-        out.append(f'<path d="M{LEFT:.2f} {y:.2f}H{LEFT + pw:.2f}" stroke="#e4e4e4" stroke-width="0.5"/>')
-        out.append(f'<text x="{LEFT - 4:.2f}" y="{y + 2.6:.2f}" text-anchor="end" style="{FONT}font-size:7.5px">{_label(t)}</text>')
+    out += _y_grid(yt, sy, pw)
     for t in xt:
         x = sx(t)
         out.append(f'<path d="M{x:.2f} {top + ph:.2f}v3" stroke="#444444" stroke-width="0.6"/>')
