@@ -107,6 +107,14 @@ def _budget_flags(p) -> None:
     p.add_argument("--max-macs", type=int, metavar="N", help="multiply-accumulates per inference")
     p.add_argument("--max-weight-memory", metavar="SIZE",
                    help="weights + bias memory, with a unit: 64KiB, 12000bits, 512B")
+    p.add_argument("--max-luts", type=int, metavar="N",
+                   help="estimated LUTs of the design (the rule in the README; an estimate, "
+                        "not a synthesis result)")
+    p.add_argument("--max-dsps", type=int, metavar="N", help="estimated DSPs of the design")
+    p.add_argument("--max-bram", type=int, metavar="N",
+                   help="BRAM_18K blocks of the design's weights (resource strategy)")
+    p.add_argument("--max-latency-cycles", type=int, metavar="N",
+                   help="estimated latency of the design in clock cycles")
     p.add_argument("--max-energy-pj", type=float, metavar="X",
                    help="estimated energy per inference in pJ (Horowitz 45 nm, as QTools: "
                         "compares designs, does not sign off power)")
@@ -138,6 +146,19 @@ def _model_flags(p) -> None:
     p.add_argument(flag("custom_objects"), metavar="FILE.py",
                    help="Python file whose Keras layer classes the model uses (runs the file: "
                         "needs --unsafe-load)")
+    p.add_argument(flag("strategy"), choices=("latency", "resource", "distributed_arithmetic"),
+                   default=None,
+                   help="hls4ml's strategy for every layer, as in its config (default latency); "
+                        "the hardware figures and the hls4ml YAML describe this design")
+    p.add_argument(flag("reuse_factor"), type=int, default=None, metavar="N",
+                   help="hls4ml's ReuseFactor for every layer (default 1)")
+    p.add_argument(flag("dsp_min_bits"), type=int, default=None, metavar="N",
+                   help="the DSP estimate's rule: a multiplier whose operands are both at least "
+                        "N bits wide is one DSP (default 6, fitted to hls4ml's csynth baselines)")
+    p.add_argument(flag("float_type"), metavar="TYPE", default=None,
+                   help="type float layers as hls4ml's default precision does, e.g. "
+                        "'ap_fixed<16,6>': float kernels, biases, outputs and unstated inputs "
+                        "(truncated and wrapped, hls4ml's AP_TRN/AP_WRAP)")
     _run_flags(p)
 
 
@@ -156,9 +177,22 @@ def _options(args) -> Options:
     return Options(
         load=LoadOptions(unsafe_load=args.unsafe_load, weights=args.weights,
                          custom_objects=args.custom_objects),
-        analysis=AnalysisOptions(input_quantizers=tuple(args.input_quantizers), sample=args.sample),
+        analysis=AnalysisOptions(input_quantizers=tuple(args.input_quantizers), sample=args.sample,
+                                 **_design(args)),
         render=RenderOptions(title=getattr(args, "title", None), paper=getattr(args, "paper", "a4"),
                              sheets=getattr(args, "sheets", "all")))
+
+
+def _design(args) -> dict:
+    """Strategy, reuse factor and the DSP rule: the flags, else the budget file's, else defaults."""
+    from_file = getattr(args, "design_value", {})
+    out = {}
+    for k in ("strategy", "reuse_factor", "dsp_min_bits", "float_type"):
+        v = getattr(args, k, None)
+        v = from_file.get(k) if v is None else v
+        if v is not None:
+            out[k] = v
+    return out
 
 
 def _quiet_tf() -> None:
@@ -310,6 +344,9 @@ def _budget(args, required: bool = True):
         try:
             with open(args.budget, "rb") as f:
                 values = {k.replace("-", "_"): v for k, v in tomllib.load(f).items()}
+            # the design the budget is for: flags override it
+            args.design_value = {k: values.pop(k) for k in ("strategy", "reuse_factor",
+                                                            "dsp_min_bits") if k in values}
         except OSError as exc:
             raise ValueError(f"--budget: {args.budget}: {exc.strerror or exc}") from None
         except tomllib.TOMLDecodeError as exc:

@@ -14,6 +14,7 @@ import re
 
 from .analysis.facts import (METHODS, Accumulator, AccRange, Counts, Energy, LayerFacts, MacEnergy,
                              ModelFacts, Operation, QFact, Totals, Widest)
+from .analysis.hardware import FIGURES, LayerHardware, ModelHardware
 from .provenance import Provenance
 
 SCHEMA = "qreport/1"
@@ -29,13 +30,22 @@ COST_PATH = re.compile(
     r"|^counts\.(weights|bias|weight_bits|bias_bits|bops|energy_pj)$"
     r"|^energy\.total_pj$"
     r"|^(macs|weights|bias|weight_bits|bias_bits|bops|energy_pj)$"
-    r"|^widest_accumulator\.width$")
+    r"|^widest_accumulator\.width$"
+    r"|^hardware\.(multipliers|adders|dsp|lut|ff|bram_18k|initiation_interval|latency_cycles"
+    r"|da_cost|da_depth|weight_storage_bits)\.value$")
 
 #: The fact paths of a layer that a diff's tables show (the JSON has them all).
 KEY_PATH = re.compile(
     r"^quantizers\.[^.]+\.(config|fixed)$|^operations\.\d+\.name$|^counts\.\w+$"
     r"|^(operations\.\d+\.)?accumulator\.(bound|type|conservative|sampled)\.(width|fixed)$"
-    r"|^energy\.total_pj$|^class$")
+    r"|^energy\.total_pj$|^class$"
+    r"|^hardware\.(multipliers|dsp|lut|ff|bram_18k|initiation_interval|latency_cycles|da_cost)"
+    r"\.value$")
+
+
+#: Paths of the totals a diff leaves out: the hardware rules and each figure's basis say how
+#: a figure is counted, the same for every model; they are not figures.
+DIFF_SKIP = re.compile(r"^hardware\.rules\.|^hardware\.[a-z_0-9]+\.basis$")
 
 
 def alias_path(layer: dict) -> re.Pattern:
@@ -98,6 +108,46 @@ def energy(e: Energy) -> dict:
             "total_pj": pj(e.total), "per_mac": [mac_energy(m) for m in e.per_mac]}
 
 
+def figure(name: str, value) -> dict:
+    """One hardware figure: its value and whether it is an exact count or an estimate."""
+    if isinstance(value, float):
+        value = round(value, 6)
+    return {"value": value, "basis": FIGURES[name][0]}
+
+
+_LAYER_FIGURES = ("multiplications", "zero_products", "shift_products", "multiplier_products",
+                  "multipliers", "adders", "weight_storage_bits", "bram_18k",
+                  "initiation_interval", "latency_cycles", "dsp", "lut", "ff", "da_cost", "da_depth")
+
+
+def layer_hardware(h: LayerHardware) -> dict:
+    """A layer's ``hardware`` object: what hls4ml instantiates, every figure marked."""
+    d = {"strategy": h.strategy, "reuse_factor": h.reuse_factor, "positions": h.positions}
+    d.update({k: figure(k, getattr(h, k)) for k in _LAYER_FIGURES})
+    d["multipliers_by_width"] = [{"data_bits": a, "weight_bits": b, "count": c}
+                                 for a, b, c in h.multipliers_by_width]
+    d["adders_by_width"] = [{"width": w, "count": c} for w, c in h.adders_by_width]
+    d["inferred"] = {"lut": figure("lut", h.lut_type), "ff": figure("ff", h.ff_type)}
+    d["lut_saved"] = figure("lut", h.lut_saved)
+    d["ff_saved"] = figure("ff", h.ff_saved)
+    d["notes"] = list(h.notes)
+    return d
+
+
+def model_hardware(h: ModelHardware) -> dict:
+    """``totals.hardware``: the design's sums, and every figure's rule."""
+    d = {"strategy": h.strategy, "reuse_factor": h.reuse_factor}
+    for k in ("multipliers", "dsp", "lut", "ff", "bram_18k", "weight_storage_bits",
+              "initiation_interval", "latency_cycles", "da_cost"):
+        d[k] = figure(k, getattr(h, k))
+    d["lut_saved"] = figure("lut", h.lut_saved)
+    d["ff_saved"] = figure("ff", h.ff_saved)
+    d["layers"] = h.layers
+    d["not_estimated"] = list(h.not_estimated)
+    d["rules"] = {k: {"basis": b, "rule": r} for k, (b, r) in FIGURES.items()}
+    return d
+
+
 def layer(l: LayerFacts) -> dict:
     """The layer object."""
     a = l.accumulator
@@ -113,6 +163,8 @@ def layer(l: LayerFacts) -> dict:
                    if l.counts is not None else None),
         "accumulator": accumulator(a) if a is not None else None,
         "energy": energy(l.energy) if l.energy is not None else None,
+        "hardware": layer_hardware(l.hardware) if l.hardware is not None else None,
+        "hardware_note": l.hardware_note,
         "warnings": list(l.warnings),
     }
 
@@ -133,6 +185,7 @@ def totals(t: Totals) -> dict:
         "widest_accumulator": widest(w) if w is not None else None,
         "bits_saved": t.bits_saved,
         "energy_pj": pj(t.energy_pj),
+        "hardware": model_hardware(t.hardware) if t.hardware is not None else None,
     }
 
 

@@ -26,6 +26,10 @@ SPELLINGS = {
     "weights": ("--weights", "weights="),
     "custom_objects": ("--custom-objects FILE.py", "custom_objects="),
     "sheets": ("--sheets", "sheets="),
+    "strategy": ("--strategy", "strategy="),
+    "reuse_factor": ("--reuse-factor", "reuse_factor="),
+    "dsp_min_bits": ("--dsp-min-bits", "dsp_min_bits="),
+    "float_type": ("--float-type", "float_type="),
 }
 
 _CLI = contextvars.ContextVar("qreport_cli", default=False)
@@ -68,10 +72,15 @@ class LoadOptions:
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """What the analysis assumes: the inputs' types and an optional sample file."""
+    """What the analysis assumes: the inputs' types, an optional sample file, and the
+    design hls4ml is to make of the model (strategy, reuse factor; the DSP rule's width)."""
 
     input_quantizers: tuple[str, ...] = ()
     sample: str | None = None
+    strategy: str = "latency"          # latency | resource | distributed_arithmetic
+    reuse_factor: int = 1
+    dsp_min_bits: int = 6
+    float_type: str | None = None      # e.g. "ap_fixed<16,6>": float layers as hls4ml types them
 
 
 @dataclass(frozen=True)

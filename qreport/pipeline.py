@@ -45,9 +45,10 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
     """
     from .read import load_file
 
+    a = opts.analysis
+    design_of(a)
     progress("loading")
     model, weights = load_file(model_path, opts.load)
-    a = opts.analysis
     progress("analysing")
     sample = None
     if a.sample:
@@ -58,12 +59,24 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
     from .analysis.model import analyse_internals
 
     facts = analyse_internals(model, list(a.input_quantizers), sample, weights=weights is not None,
-                              progress=progress, extremes=extremes)[0]
+                              progress=progress, extremes=extremes, design=design_of(a),
+                              float_type=a.float_type)[0]
     prov = Provenance(name=opts.render.title or model.name, file=os.path.basename(model_path),
                       sha256=sha256(model_path), **versions(),
                       weights=weights, sample=os.path.basename(a.sample) if a.sample else None,
                       architecture=model_path.lower().endswith(".json"))
     return facts, prov
+
+
+def design_of(a):
+    """The :class:`.analysis.hardware.Design` the analysis options ask for (checked early:
+    a bad strategy or reuse factor fails before the model is loaded)."""
+    from .analysis.floattype import FixedCast
+    from .analysis.hardware import Design
+
+    if a.float_type:
+        FixedCast(a.float_type)   # a bad type: one line before the model is read
+    return Design(a.strategy, a.reuse_factor, a.dsp_min_bits)
 
 
 def sample_shard(model_path: str, opts: Options, rows: tuple[int, int]):
@@ -75,7 +88,8 @@ def sample_shard(model_path: str, opts: Options, rows: tuple[int, int]):
 
     model, _ = load_file(model_path, opts.load)
     sample = load_sample(opts.analysis.sample, input_names(model))
-    return sample_extremes(model, list(opts.analysis.input_quantizers), sample, rows)
+    return sample_extremes(model, list(opts.analysis.input_quantizers), sample, rows,
+                           float_type=opts.analysis.float_type)
 
 
 def _renderer(out: str, model_paths, kind: str):

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .fixed import FixedType, fractional_bits_of_step
+
+if TYPE_CHECKING:
+    from .hardware import LayerHardware, ModelHardware
 
 #: The input type assumed when the user states none (SPEC section 2).
 DEFAULT_INPUT = "quantized_relu(8,0)"
@@ -240,6 +244,8 @@ class LayerFacts:
     activation: QFact | None = None  # the layer's activation= (None: it has none)
     reported: bool = True  # False: it changes nothing (a Flatten, a Dropout)
     energy: Energy | None = None  # None: a layer qreport does not analyse
+    hardware: LayerHardware | None = None  # what hls4ml instantiates (weight layers)
+    hardware_note: str | None = None       # why a weight layer has no hardware figures
 
     @property
     def accumulator(self) -> Accumulator | None:
@@ -280,6 +286,7 @@ class Totals:
     widest_accumulator: Widest | None = None
     bits_saved: int | None = None  # sum of the operations' bits_saved (None: none known)
     energy_pj: float = 0.0  # sum of the layers' energy (those qreport analyses)
+    hardware: ModelHardware | None = None  # the design's totals (:mod:`.hardware`)
 
     @property
     def sparsity(self) -> float | None:

@@ -6,9 +6,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..errors import AnalysisError
 from ..options import spelling
 from .facts import LayerFacts, ModelFacts
+from .floattype import FixedCast
+from .hardware import DA_CLASSES, Design, da_layers, layer_design, totals as hardware_totals
 from .propagate import propagate, totals
 from .read import input_types, read_model
 
@@ -16,7 +20,8 @@ __all__ = ["analyse", "analyse_internals", "AnalysisError", "LayerFacts", "Model
 
 
 def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256,
-            weights: bool = True, progress=None) -> ModelFacts:
+            weights: bool = True, progress=None, design: Design = Design(),
+            float_type: str | None = None) -> ModelFacts:
     """Analyse a built Keras model.
 
     The model is read, never changed: kernels are quantized by fresh copies
@@ -34,7 +39,12 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256,
         weights: False when the model's weights are not real (an architecture
             loaded without its weights file): counts, operation types,
             quantizer facts and the `type` accumulator only.
-        progress: if given, told how many sample images have run.
+        progress: if given, told how many sample images (and da4ml layers) have run.
+        design: hls4ml's strategy and reuse factor, for the hardware figures
+            (:class:`.hardware.Design`; default latency, reuse factor 1).
+        float_type: the type hls4ml gives float tensors and weights (``"ap_fixed<16,6>"``,
+            its default): float kernels, biases, outputs and unstated inputs take it,
+            truncated and wrapped as hls4ml does.  None: they stay float.
 
     Returns:
         ModelFacts: every layer worth reporting, the totals and the warnings.
@@ -44,11 +54,13 @@ def analyse(model, input_quantizers=None, sample=None, batch_size: int = 256,
             analysed; the message says why and ``option`` names the argument
             at fault (GraphError and QuantizerError are AnalysisErrors).
     """
-    return analyse_internals(model, input_quantizers, sample, batch_size, weights, progress)[0]
+    return analyse_internals(model, input_quantizers, sample, batch_size, weights, progress,
+                             design=design, float_type=float_type)[0]
 
 
 def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int = 256,
-                      weights: bool = True, progress=None, extremes=None):
+                      weights: bool = True, progress=None, extremes=None,
+                      design: Design = Design(), float_type: str | None = None):
     """analyse(), plus {layer name: WeightLayer} (the parts, for the drop-in API).
 
     Args, Raises: as :func:`analyse`; ``extremes``: the sample's merged
@@ -61,9 +73,11 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     if sample is not None and not weights:
         raise AnalysisError("a sample needs the model's weights (this model has none)",
                             option="sample")
-    graph, data = read_model(model, weights)
-    inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers)
-    layers, warnings, work = propagate(data, graph.input_keys, inputs)
+    cast = FixedCast(float_type) if float_type else None
+    graph, data = read_model(model, weights, cast)
+    inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers, cast)
+    layers, warnings, work = propagate(data, graph.input_keys, inputs,
+                                       cast.fact() if cast is not None else None)
     warnings = _input_warnings(inputs) + warnings
     if not weights:
         warnings.insert(0, "no weights: architecture only. Counts, operation types, quantizers "
@@ -74,20 +88,50 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
 
         layers = with_samples(graph, data, layers, work, input_qs, sample, batch_size, progress,
                               extremes)
+    layers, hw = with_hardware(layers, work, design, progress)
     facts = ModelFacts(name=model.name, inputs=tuple(inputs), every_layer=tuple(layers),
-                       totals=totals(layers), warnings=tuple(warnings))
+                       totals=dataclasses.replace(totals(layers), hardware=hw),
+                       warnings=tuple(warnings))
     return facts, work
 
 
+def with_hardware(layers, work, design: Design, progress=None):
+    """The layers with their hardware figures, and the design's totals."""
+    n, done = da_layers(layers, design), [0]
+
+    def tick():
+        done[0] += 1
+        if progress is not None:
+            progress(f"da4ml {done[0]}/{n} layers")
+
+    out, per, missing = [], [], []
+    for l in layers:
+        if not (l.reported and l.operations and l.name in work):
+            out.append(l)
+            continue
+        if n and progress is not None and l.class_name in DA_CLASSES:
+            progress(f"da4ml {done[0]}/{n} layers")
+        h = layer_design(l, work[l.name].parts[0], design, tick)
+        if isinstance(h, str):
+            missing.append(l.name)
+            out.append(dataclasses.replace(l, hardware_note=h))
+        else:
+            per.append(h)
+            out.append(dataclasses.replace(l, hardware=h))
+    return out, hardware_totals(per, design, tuple(missing))
+
+
 def sample_extremes(model, input_quantizers, sample, rows: tuple[int, int],
-                    batch_size: int = 256):
+                    batch_size: int = 256, float_type: str | None = None):
     """The :class:`.sampling.Extremes` of the sample's rows ``(start, stop)``: one shard of a
     sample run on several workers; the shards' extremes merge exactly."""
     from .sampling import observe
 
-    graph, data = read_model(model, True)
-    inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers)
-    layers, _, work = propagate(data, graph.input_keys, inputs)
+    cast = FixedCast(float_type) if float_type else None
+    graph, data = read_model(model, True, cast)
+    inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers, cast)
+    layers, _, work = propagate(data, graph.input_keys, inputs,
+                                cast.fact() if cast is not None else None)
     return observe(graph, data, layers, work, input_qs, sample, batch_size, rows=rows)
 
 

@@ -26,8 +26,11 @@ class WeightLayer:
     bounds: tuple[Bound, ...]
 
 
-def propagate(layers, input_keys, inputs: list[InputFacts]):
+def propagate(layers, input_keys, inputs: list[InputFacts], float_type: QFact | None = None):
     """Facts of every layer call, the model's warnings, and the weight layers' parts.
+
+    With ``float_type`` (``--float-type``), a layer whose output would be float
+    outputs that type instead, as hls4ml gives it its default precision.
 
     Returns:
         (layer facts, each marked ``reported`` or not, warnings, {layer name: WeightLayer}).
@@ -38,7 +41,11 @@ def propagate(layers, input_keys, inputs: list[InputFacts]):
     warnings: list[str] = []
     for d in layers:
         xs = [types.get(k, FLOAT) for k in d.in_keys]
+        start = len(warnings)
         f, w = _layer(d, xs, warnings)
+        if float_type is not None and f.output_type.is_float:
+            f = _typed(f, float_type)
+            warnings[start:] = [_retyped(m, float_type) for m in warnings[start:]]
         f = dataclasses.replace(f, energy=layer_energy(f, d))
         for k in d.out_keys:
             types[k] = f.output_type
@@ -52,6 +59,19 @@ def propagate(layers, input_keys, inputs: list[InputFacts]):
     if not any(f.operations for f in facts):
         warnings.append("the model has no multiply-accumulate layers (Dense/Conv): nothing to size")
     return facts, warnings, work
+
+
+def _typed(f: LayerFacts, t: QFact) -> LayerFacts:
+    """A layer's float output given the --float-type type."""
+    quants = tuple((r, t if r == "output" else q) for r, q in f.quantizers)
+    return dataclasses.replace(f, output_type=t, quantizers=quants,
+                               warnings=tuple(_retyped(m, t) for m in f.warnings))
+
+
+def _retyped(message: str, t: QFact) -> str:
+    for said in ("output treated as float", "output is float"):
+        message = message.replace(said, f"output typed {t.config} (--float-type)")
+    return message
 
 
 def _layer(d, xs: list[QFact], warnings: list[str]):

@@ -117,6 +117,8 @@ def quantizer_fact(q) -> QFact:
         q = parse_quantizer(q)
     if q is None:
         return FLOAT
+    if type(q).__name__ == "FixedCast":
+        return q.fact()
     kind = type(q).__name__
     if kind not in QUANTIZER_KINDS:
         name = getattr(q, "__name__", kind)
@@ -327,4 +329,5 @@ _FACTS = {
     "stochastic_binary": _fact_binary, "ternary": _fact_ternary,
     "stochastic_ternary": _fact_ternary, "bernoulli": _fact_bernoulli,
 }
+
 

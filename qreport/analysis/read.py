@@ -65,11 +65,12 @@ class LayerData:
         return self.out_shapes[0] if self.out_shapes else ()
 
 
-def read_model(model, weights: bool = True) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
+def read_model(model, weights: bool = True, float_type=None) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
     """The model's flat graph (for sample runs) and every layer call as plain data.
 
     With ``weights`` False the model's weights are not real (an architecture
     without its weights file): kernels carry shapes and quantizers only.
+    ``float_type`` (a :class:`.floattype.FixedCast`) types float kernels and biases.
 
     Raises:
         GraphError: the model is not a graph qreport can walk.
@@ -79,14 +80,16 @@ def read_model(model, weights: bool = True) -> tuple[g.FlatGraph, tuple[LayerDat
     layers = []
     for n in graph.nodes:
         try:
-            layers.append(read_layer(n, weights))
+            layers.append(read_layer(n, weights, float_type))
         except QuantizerError as exc:
             raise AnalysisError(f"{n.name}: {exc}") from None
     return graph, tuple(layers)
 
 
-def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantizers):
-    """The model inputs' facts and quantizers: given by name (``name=q``), in order, or assumed.
+def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantizers,
+                default=None):
+    """The model inputs' facts and quantizers: given by name (``name=q``), in order, or assumed
+    (``default``, a quantizer or FixedCast; None: :data:`DEFAULT_INPUT`).
 
     Raises:
         AnalysisError: a name that is not an input, or more quantizers than inputs.
@@ -111,8 +114,11 @@ def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantiz
     for n, shape in zip(names, shapes):
         spec = given.get(n)
         try:
-            q = spec if spec is not None and not isinstance(spec, str) else \
-                parse_quantizer(spec or DEFAULT_INPUT)
+            if spec is None and default is not None:
+                q = default
+            else:
+                q = spec if spec is not None and not isinstance(spec, str) else \
+                    parse_quantizer(spec or DEFAULT_INPUT)
             facts.append(InputFacts(n, shape, quantizer_fact(q), spec is None))
         except QuantizerError as exc:
             raise QuantizerError(str(exc), option="input_quantizers") from None
@@ -120,7 +126,7 @@ def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantiz
     return facts, qs
 
 
-def read_layer(node: g.FlatNode, weights: bool = True) -> LayerData:
+def read_layer(node: g.FlatNode, weights: bool = True, float_type=None) -> LayerData:
     layer, cls, name = node.layer, type(node.layer).__name__, node.name
     kind = kind_of(cls)
     config = {k: getattr(layer, k) for k in kind.config if hasattr(layer, k)}
@@ -133,7 +139,7 @@ def read_layer(node: g.FlatNode, weights: bool = True) -> LayerData:
             break
     kernels, bias = (), None
     if kind.family.has_weights:
-        kernels, bias = _read_weights(layer, kind, name, notes, weights)
+        kernels, bias = _read_weights(layer, kind, name, notes, weights, float_type)
     d = LayerData(name=name, class_name=cls, inputs=node.inbound, in_keys=node.in_keys,
                   out_keys=node.out_keys, in_shapes=node.in_shapes, out_shapes=node.out_shapes,
                   config=config, kernels=kernels, bias=bias, activation=activation,
@@ -160,7 +166,8 @@ def _numpy(v) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(v))
 
 
-def _read_weights(layer, kind: LayerKind, name: str, notes: list, known: bool = True):
+def _read_weights(layer, kind: LayerKind, name: str, notes: list, known: bool = True,
+                  cast=None):
     """(kernels, bias) of a weight layer, quantized, BN folded for *Batchnorm layers."""
     specs = kind.family.kernels
     if kind.folded:
@@ -173,10 +180,11 @@ def _read_weights(layer, kind: LayerKind, name: str, notes: list, known: bool = 
                     and getattr(layer, "bias", None) is not None else None)
     kernels = []
     for s, raw in zip(specs, raws):
-        q = kq.usable_quantizer(getattr(layer, s.quantizer, None), s.role, name, notes)
+        q = kq.usable_quantizer(getattr(layer, s.quantizer, None), s.role, name, notes) or cast
         kernels.append(kq.read_kernel(s.part, s.role, q, raw, s.canon, name, known))
     bias = None
     if raw_bias is not None:
-        bq = kq.usable_quantizer(getattr(layer, "bias_quantizer_internal", None), "bias", name, notes)
+        bq = kq.usable_quantizer(getattr(layer, "bias_quantizer_internal", None), "bias", name,
+                                 notes) or cast
         bias = kq.read_bias(bq, raw_bias, name, known)
     return tuple(kernels), bias

@@ -15,7 +15,15 @@ The rules, chosen so that a model within budget is one the hardware can hold:
 - ``max_energy_pj``: the model's estimated energy per inference in pJ
   (:mod:`qreport.analysis.energy`; an estimate, so a budget on it compares designs, it does
   not sign off power);
+- ``max_luts``, ``max_dsps``, ``max_latency_cycles``: the design's estimated
+  LUTs, DSPs and latency (:mod:`qreport.analysis.hardware`; estimates, by the
+  README's rules, for the strategy and reuse factor of the check); a weight
+  layer without hardware figures cannot be shown within them, so it is a
+  violation too;
+- ``max_bram``: the BRAM_18K blocks of the weights (resource strategy);
 - ``require_input_quantizer``: no input type may be assumed.
+
+The TOML file may also name the design: ``strategy`` and ``reuse_factor``.
 """
 
 from __future__ import annotations
@@ -58,6 +66,10 @@ class Budget:
     max_macs: int | None = None
     max_weight_memory: int | None = None   # bits, weights + biases
     max_energy_pj: float | None = None
+    max_luts: int | None = None
+    max_dsps: int | None = None
+    max_bram: int | None = None
+    max_latency_cycles: int | None = None
     require_input_quantizer: bool = False
 
     @classmethod
@@ -75,7 +87,8 @@ class Budget:
         if unknown:
             raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(cls.keys())})")
         values = dict(values)
-        for k in ("max_accumulator_bits", "max_macs"):
+        for k in ("max_accumulator_bits", "max_macs", "max_luts", "max_dsps", "max_bram",
+                  "max_latency_cycles"):
             v = values.get(k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
                 raise ValueError(f"{k.replace('_', '-')}: {v!r} is not a whole number >= 0")
@@ -157,4 +170,34 @@ def check(facts: ModelFacts, budget: Budget) -> tuple[Violation, ...]:
         out.append(Violation("model", "energy pJ", pj(t.energy_pj), e,
                              f"model: estimated energy {t.energy_pj:,.2f} pJ per inference > "
                              f"limit {e:,g} pJ"))
+    out += _hardware(facts, budget)
     return tuple(out)
+
+
+#: budget key -> (ModelHardware field, the figure's name, estimate or exact)
+HARDWARE_LIMITS = {"max_luts": ("lut", "LUTs", "estimated"), "max_dsps": ("dsp", "DSPs", "estimated"),
+                   "max_bram": ("bram_18k", "BRAM_18K", "exact"),
+                   "max_latency_cycles": ("latency_cycles", "latency cycles", "estimated")}
+
+
+def _hardware(facts: ModelFacts, budget: Budget) -> list[Violation]:
+    hw = facts.totals.hardware
+    out = []
+    for key, (attr, what, basis) in HARDWARE_LIMITS.items():
+        lim = getattr(budget, key)
+        if lim is None or hw is None:
+            continue
+        design = f"{hw.strategy}, reuse factor {hw.reuse_factor}"
+        for name in hw.not_estimated:
+            out.append(Violation(name, what, None, lim,
+                                 f"{name}: no hardware figures ({_note(facts, name)}), so its "
+                                 f"{what} cannot be shown within the limit {_n(lim)}"))
+        v = getattr(hw, attr)
+        if v > lim:
+            out.append(Violation("model", what, v, lim,
+                                 f"model: {basis} {what} {_n(v)} > limit {_n(lim)} ({design})"))
+    return out
+
+
+def _note(facts: ModelFacts, name: str) -> str:
+    return next((l.hardware_note for l in facts.layers if l.name == name), None) or "not modelled"

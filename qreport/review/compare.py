@@ -24,6 +24,11 @@ FIGURES = (
     ("widest_accumulator_bits", "widest accumulator", "bits"),
     ("bits_saved", "bits saved", "bits"),
     ("energy_pj", "energy estimate", "pJ"),
+    ("lut", "LUTs (est.)", ""),
+    ("dsp", "DSPs (est.)", ""),
+    ("ff", "FFs (est.)", ""),
+    ("bram_18k", "BRAM_18K", ""),
+    ("latency_cycles", "latency cycles (est.)", ""),
 )
 #: bits saved is the one figure where more is better
 _MORE_IS_BETTER = {"bits_saved"}
@@ -68,6 +73,9 @@ def figures(facts: ModelFacts) -> tuple[tuple[str, float | int | None], ...]:
     values = {"macs": t.macs, "bops": t.bops, "weight_memory_bits": t.parameter_bits,
               "widest_accumulator_bits": w.width if w is not None else None,
               "bits_saved": t.bits_saved, "energy_pj": round(t.energy_pj, 6)}
+    hw = t.hardware
+    for k in ("lut", "dsp", "ff", "bram_18k", "latency_cycles"):
+        values[k] = getattr(hw, k) if hw is not None and hw.layers else None
     return tuple((k, values[k]) for k in KEYS)
 
 

@@ -172,6 +172,6 @@ def diff(old: ModelFacts, new: ModelFacts) -> ModelDiff:
         else:
             out.append(LayerDiff(l.name, "added", l.class_name))
     a, b = flatten(contract.totals(old.totals)), flatten(contract.totals(new.totals))
-    facts = _union(a, b)
+    facts = [p for p in _union(a, b) if not contract.DIFF_SKIP.search(p)]
     totals = tuple(TotalDiff(p, a.get(p), b.get(p), verdict(p, a.get(p), b.get(p))) for p in facts)
     return ModelDiff(old, new, tuple(out), totals)
