@@ -15,6 +15,7 @@ from markupsafe import Markup
 from ..analysis.facts import LayerFacts, ModelFacts
 from . import charts, svgplot
 from . import text as T
+from .hardware import design
 from .media import print_fonts
 
 #: Inches of a model chart, each half the page's width (two side by side).
@@ -105,3 +106,17 @@ def model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
     out.append(ChartView(t3, chart(charts.bit_profile(labels, series, "m3", width=HALF), t3),
                          half=True))
     return tuple(out)
+
+
+def hardware_chart(facts: ModelFacts, chart) -> ChartView | None:
+    """LUTs per layer, the exact widths' and what they save: the hardware section's chart."""
+    hw = [l for l in facts.layers if l.hardware is not None]
+    if not hw or facts.totals.hardware is None:
+        return None
+    title = f"LUTs per layer (estimate, {design(facts.totals.hardware)})"
+    parts = ["exact widths"] + (["saved over hls4ml's types"]
+                                if any(l.hardware.lut_saved for l in hw) else [])
+    rows = [[l.hardware.lut] + ([max(l.hardware.lut_saved or 0, 0)] if len(parts) > 1 else [])
+            for l in hw]
+    return ChartView(title, chart(charts.stacked_by_layer(
+        [l.name for l in hw], parts, rows, "LUTs (estimate)", "m5", width=HALF), title), half=True)

@@ -32,6 +32,19 @@ def _key(name: str) -> str:
 _comment = one_line  # text from a model, safe for one comment line
 
 
+#: qreport's strategy names as hls4ml's config spells them
+STRATEGY_NAMES = {"latency": "Latency", "resource": "Resource",
+                  "distributed_arithmetic": "distributed_arithmetic"}
+
+
+def _design(facts: ModelFacts) -> tuple[str, int]:
+    """(Strategy, ReuseFactor) of the design the datasheet describes."""
+    hw = facts.totals.hardware
+    if hw is None:
+        return "Latency", 1
+    return STRATEGY_NAMES[hw.strategy], hw.reuse_factor
+
+
 def hls4ml_yaml(facts: ModelFacts, prov: Provenance) -> str:
     """The hls4ml configuration of a model.
 
@@ -56,8 +69,8 @@ def hls4ml_yaml(facts: ModelFacts, prov: Provenance) -> str:
         "Model:",
         "  Precision:",
         f"    default: {DEFAULT_PRECISION}",
-        "  ReuseFactor: 1",
-        "  Strategy: Latency",
+        f"  ReuseFactor: {_design(facts)[1]}",
+        f"  Strategy: {_design(facts)[0]}",
         "  BramFactor: 1000000000",
         "  TraceOutput: false",
         "LayerName:",

@@ -14,7 +14,8 @@ from markupsafe import Markup
 from ..analysis.facts import DEFAULT_INPUT, METHODS, LayerFacts, ModelFacts, QFact
 from ..provenance import Provenance, source_datetime
 from . import text as T
-from .figures import Charts, ChartView, layer_charts, model_charts
+from .figures import Charts, ChartView, hardware_chart, layer_charts, model_charts
+from .hardware import HardwareView, LayerHardwareView, hardware_view, layer_block
 
 MULTIPLIERS = {
     "mult": "{w}-bit × {x}-bit fixed-point multiplier",
@@ -117,6 +118,8 @@ class LayerView:
     saved: str
     mac: bool
     sheet: bool
+    hardware: LayerHardwareView | None = None   # weight layers: what hls4ml instantiates
+    flow: bool = False   # print: a full sheet that flows after compact sheets (no page break)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class Page(PrintPage):
     charts: tuple[ChartView, ...]
     toc_class: str
     kind: str = "datasheet"
+    hardware: HardwareView | None = None
+    hardware_chart: ChartView | None = None
 
 
 def _qrow(role: str, f: QFact) -> QuantizerRow:
@@ -225,7 +230,7 @@ def layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
         macs=row[0], weights=row[1], weight_bits=row[2],
         acc=T.accumulator_cell(l), inferred=T.inferred_cell(l),
         saved=T.saved_cell(l),
-        mac=bool(l.operations), sheet=sheet)
+        mac=bool(l.operations), sheet=sheet, hardware=layer_block(l))
 
 
 SHEETS = ("all", "mac", "none")
@@ -274,6 +279,8 @@ def page_data(facts: ModelFacts, prov: Provenance, data: dict | None, media: str
         charts=model_charts(facts, chart) if chart is not None else (),
         # a short contents shares the cover's page instead of starting one
         toc_class="short" if len(shown) <= 20 else "",
+        hardware=hardware_view(facts, {v.name: v.id for v in shown}),
+        hardware_chart=hardware_chart(facts, chart) if chart is not None else None,
         json=Markup(script_json(data)) if data is not None else None)
 
 

@@ -1,0 +1,154 @@
+"""The hardware figures as the pages show them: every estimate marked ≈ and labelled.
+
+Formats :class:`~qreport.analysis.hardware.LayerHardware` and
+:class:`~qreport.analysis.hardware.ModelHardware`; computes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..analysis.hardware import FIGURES
+
+#: How a strategy is named on the page.
+STRATEGY = {"latency": "latency", "resource": "resource",
+            "distributed_arithmetic": "distributed arithmetic (da4ml)"}
+
+
+def fig(name: str, v) -> str:
+    """A figure's value, ``≈`` before an estimate, ``—`` when unknown."""
+    if v is None:
+        return "—"
+    s = f"{round(v):,}" if isinstance(v, float) else f"{v:,}"
+    return ("≈ " + s) if FIGURES[name][0] == "estimate" else s
+
+
+def cycles(n: int) -> str:
+    return f"{n:,} cycle{'s' if n != 1 else ''}"
+
+
+def kilo(v) -> str:
+    return f"{v / 1000:.1f} k" if v >= 10_000 else f"{v:,}"
+
+
+def design(hw) -> str:
+    """``hls4ml latency strategy, reuse factor 1``."""
+    return f"hls4ml {STRATEGY[hw.strategy]} strategy, reuse factor {hw.reuse_factor}"
+
+
+@dataclass(frozen=True)
+class HardwareRow:
+    """A row of the hardware table (a layer, or the totals with ``name`` "total")."""
+
+    name: str
+    id: str
+    multipliers: str
+    dsp: str
+    lut: str
+    ff: str
+    bram: str
+    ii: str
+    latency: str
+    lut_saved: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class HardwareView:
+    """The model's hardware: the cover figure, the table and the rules."""
+
+    design: str
+    cover: tuple[tuple[str, str, str], ...]  # the cover's figures: (value, label, detail)
+    cover_label: str  # "≈ 87.2 k LUT · ≈ 136 DSP · II 1 · ≈ 16 cycles"
+    rows: tuple[HardwareRow, ...]
+    total: HardwareRow
+    saved: str        # "≈ 14,606 LUTs and ≈ 1,816 FFs saved by the exact widths" or ""
+    missing: str      # the weight layers without figures, or ""
+    rules: tuple[tuple[str, str, str], ...]  # (figure, exact|estimate, rule)
+
+
+def _row(name: str, lid: str, h, note: str = "") -> HardwareRow:
+    lut = h.da_cost if h.strategy == "distributed_arithmetic" and h.da_cost is not None else h.lut
+    return HardwareRow(name=name, id=lid, multipliers=fig("multipliers", h.multipliers),
+                       dsp=fig("dsp", h.dsp), lut=fig("lut", lut), ff=fig("ff", h.ff),
+                       bram=fig("bram_18k", h.bram_18k), ii=fig("initiation_interval",
+                                                              h.initiation_interval),
+                       latency=fig("latency_cycles", h.latency_cycles),
+                       lut_saved=fig("lut", h.lut_saved) if h.lut_saved is not None else "—",
+                       note=note)
+
+
+def hardware_view(facts, ids: dict[str, str]) -> HardwareView | None:
+    """The hardware section of a datasheet (None: the model has no weight layer)."""
+    hw = facts.totals.hardware
+    if hw is None or (hw.layers == 0 and not hw.not_estimated):
+        return None
+    rows = []
+    for l in facts.layers:
+        if l.hardware is not None:
+            rows.append(_row(l.name, ids.get(l.name, ""), l.hardware,
+                             "; ".join(l.hardware.notes)))
+        elif l.hardware_note:
+            rows.append(HardwareRow(l.name, ids.get(l.name, ""), *(["—"] * 8),
+                                    note=l.hardware_note))
+    lut = hw.lut
+    cover_label = (f"≈ {kilo(lut)} LUT · {fig('dsp', hw.dsp)} DSP · II {hw.initiation_interval}"
+                   f" · {fig('latency_cycles', hw.latency_cycles)} cycles")
+    if hw.bram_18k:
+        cover_label += f" · {hw.bram_18k} BRAM_18K"
+    cover = [(f"≈ {kilo(lut)}", "LUTs (estimate)",
+              f"≈ {kilo(hw.lut_saved)} saved by exact widths" if hw.lut_saved else ""),
+             (fig("dsp", hw.dsp), "DSPs (estimate)", f"{hw.multipliers:,} multipliers (exact)"),
+             (f"II {hw.initiation_interval:,}", "cycles per input (exact)",
+              f"latency {fig('latency_cycles', hw.latency_cycles)} cycles"),
+             (f"{hw.bram_18k:,}", "BRAM_18K (exact)", f"{hw.weight_storage_bits:,} weight bits"),
+             (f"≈ {kilo(hw.ff)}", "FFs (estimate)", "registers")]
+    saved = ""
+    if hw.lut_saved:
+        saved = (f"{fig('lut', hw.lut_saved)} LUTs and {fig('ff', hw.ff_saved)} FFs: what the exact "
+                 "accumulator widths save over the types hls4ml infers (adders and registers)")
+    missing = ""
+    if hw.not_estimated:
+        missing = (f"No hardware figures for {len(hw.not_estimated)} weight layer"
+                   f"{'s' if len(hw.not_estimated) != 1 else ''} ({', '.join(hw.not_estimated)}): "
+                   "the totals leave them out.")
+    return HardwareView(
+        design=design(hw), cover=tuple(cover), cover_label=cover_label,
+        rows=tuple(rows), total=_row("total", "", hw), saved=saved, missing=missing,
+        rules=tuple((k, b, r) for k, (b, r) in FIGURES.items()))
+
+
+@dataclass(frozen=True)
+class LayerHardwareView:
+    """A layer sheet's hardware: a sentence of exact counts, and one row of figures."""
+
+    design: str
+    lines: tuple[str, ...]
+    cells: tuple[tuple[str, str], ...]   # (heading, value); estimates marked ≈ in the value
+    note: str = ""                       # why a weight layer has no figures
+
+
+def layer_block(l) -> LayerHardwareView | None:
+    """A layer sheet's hardware block (None: a layer without weights)."""
+    h = l.hardware
+    if h is None:
+        return LayerHardwareView("", (), (), l.hardware_note) if l.hardware_note else None
+    widths = ", ".join(f"{c:,} × {a}×{w} bits" for a, w, c in h.multipliers_by_width)
+    adders = ", ".join(f"{c:,} × {w} bits" for w, c in h.adders_by_width)
+    lines = [f"{h.multiplications:,} products: {h.zero_products:,} zero, "
+             f"{h.shift_products:,} ±2^k, {h.multiplier_products:,} multiplied"
+             + (f" (×{h.positions:,} positions in turn)" if h.positions > 1 else "") + "."]
+    if widths:
+        lines.append(f"Multipliers, data × weight: {widths}.")
+    if adders:
+        lines.append(f"Adders: {adders}.")
+    if h.da_cost is not None:
+        lines.append(f"da4ml: cost {h.da_cost:,.0f} LUT-equivalents, adder depth {h.da_depth}.")
+    lines += list(h.notes)
+    cells = (("multipliers", f"{h.multipliers:,}"), ("adders", f"{h.adders:,}"),
+             ("BRAM_18K", f"{h.bram_18k:,}"), ("II", cycles(h.initiation_interval)),
+             ("DSP", fig("dsp", h.dsp)), ("LUT", fig("lut", h.lut)),
+             ("LUT saved", fig("lut", h.lut_saved) if h.lut_saved is not None else "—"),
+             ("FF", fig("ff", h.ff)),
+             ("latency", fig("latency_cycles", h.latency_cycles) + " cyc."))
+    return LayerHardwareView(design(h), tuple(lines), cells)
