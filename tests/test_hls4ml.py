@@ -52,7 +52,7 @@ def _write(model, cfg, out_dir):
     patch_hls4ml()
     hm = hls4ml.converters.convert_from_keras_model(
         model, hls_config=copy.deepcopy(cfg), output_dir=str(out_dir), backend="Vivado",
-        io_type="io_parallel")
+        io_type="io_parallel", allow_da_fallback=False)
     hm.write()
     return hm
 
@@ -206,7 +206,8 @@ def test_hls4ml_infers_what_the_datasheet_says(name, tmp_path):
             if layer.operations:
                 cfg["LayerName"][layer.name]["Precision"][key] = "auto"
     hm = hls4ml.converters.convert_from_keras_model(
-        model, hls_config=cfg, output_dir=str(tmp_path), backend="Vivado", io_type="io_parallel")
+        model, hls_config=cfg, output_dir=str(tmp_path), backend="Vivado", io_type="io_parallel",
+        allow_da_fallback=False)
     conv = hm.config.backend.convert_precision_string
     checked = 0
     for layer in facts.layers:

@@ -55,7 +55,7 @@ def test_model_strings_cannot_inject_markdown_html_or_links():
     assert len(rows) == len(facts.layers) == len(HOSTILE) - 1
     for row, layer in zip(rows, facts.layers):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
-        assert len(cells) == 11, cells
+        assert len(cells) == 15, cells
         shown = layer.name.replace("\n", " ")
         esc = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
         assert f"<code>{esc}</code>" in cells[1], (cells[1], esc)
