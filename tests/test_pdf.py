@@ -14,7 +14,7 @@ from qreport.pipeline import analyse_file, render
 from qreport.cli import main
 from qreport.render import media as M
 from qreport.render import pdf as P
-from qreport.render.html import print_plan, render_document, render_parts
+from qreport.render.html import render_document, render_parts
 from qreport.provenance import Provenance
 
 from . import pdfcheck as C
@@ -32,32 +32,22 @@ def pdfs(analysed):
 
 
 def _pdf(facts, meta, *, part_cost=None, jobs=None, sheets="all", stats=None, paper="a4"):
-    """The PDF as ``qreport build`` makes it (parts, then the settling pass); ``stats`` also
-    gets the ``plan``, whose :meth:`whole` is the one-document reference."""
     kw = {} if part_cost is None else {"part_cost": part_cost}
-    plan = print_plan(facts, meta, paper=paper, sheets=sheets, **kw)
-    data = P.render_pdf(plan.parts(), _info(meta), plan.assets, paper=paper, jobs=jobs,
-                        stats=stats, settle=plan.settle)
-    if stats is not None:
-        stats["plan"] = plan
-    return data, plan.parts()
+    parts, assets = render_parts(facts, meta, paper=paper, sheets=sheets, **kw)
+    return P.render_pdf(parts, _info(meta), assets, paper=paper, jobs=jobs, stats=stats), parts
 
 
 def _info(prov):
     return P.PdfInfo(prov.name, f"Hardware datasheet of {prov.file}", "qreport test")
 
 
-def _single_document_pages(facts, meta, sheets="all", plan=None) -> tuple[int, dict[str, int]]:
+def _single_document_pages(facts, meta, sheets="all") -> tuple[int, dict[str, int]]:
     """Lay the whole print HTML out as ONE WeasyPrint document (no parts, no
     overlay): its page count and the page of every layer sheet.  The
-    independent reference for what cutting into parts must not change
-    (with ``plan``: the settled document, as the parts were finally laid out)."""
+    independent reference for what cutting into parts must not change."""
     import weasyprint
 
-    if plan is not None:
-        html, assets = plan.whole(), plan.assets
-    else:
-        html, assets = render_document(facts, meta, None, media="pdf", sheets=sheets)
+    html, assets = render_document(facts, meta, None, media="pdf", sheets=sheets)
     doc = weasyprint.HTML(string=html, base_url=M.SCHEME + "/",
                           url_fetcher=M.make_fetcher(assets, M.subset_fonts(html))).render()
     where = {}
@@ -142,7 +132,7 @@ def test_parts_merge_into_the_pages_of_one_document(analysed):
     stats = {}
     data, parts = _pdf(facts, meta, part_cost=1.0, jobs=2, stats=stats)
     assert len(parts) >= 5 and len(stats["pages"]) == len(parts)
-    n_single, single = _single_document_pages(facts, meta, plan=stats["plan"])
+    n_single, single = _single_document_pages(facts, meta)
     assert sum(stats["pages"]) == n_single == len(C.reader(data).pages)
     _check_document(data, facts, single=single)
     serial, _ = _pdf(facts, meta, part_cost=1.0, jobs=1)
@@ -196,7 +186,7 @@ def test_sheets_option(analysed, tmp_path, example_paths):
 def test_overflowing_sheet_keeps_every_number_right(analysed):
     """A sheet longer than a page (here: 70 warnings) spills onto the next
     pages; the pages after it, the contents, the outline and "page X of Y"
-    follow."""
+    follow, with no second layout pass."""
     facts, meta = analysed["jet_mlp"]
     k = 2
     layers = list(facts.layers)
@@ -214,12 +204,8 @@ def test_overflowing_sheet_keeps_every_number_right(analysed):
     compact = ol[f"{k + 2} {layers[k + 1].name}"]
     # the compact sheet flows after it: on its last page, or the next when the charts fill that
     assert compact in (last, last + 1)
-    # the next full sheet starts the next page, or flows after the compact sheet when that
-    # opened a page alone (PrintPlan.settle)
-    after = ol[f"{k + 3} {layers[k + 2].name}"]
-    flowed = f"layer-{k + 2}" in stats["plan"].flows
-    assert after == (compact if flowed else compact + 1)
-    n_single, single = _single_document_pages(big, meta, plan=stats["plan"])
+    assert ol[f"{k + 3} {layers[k + 2].name}"] == compact + 1   # next full sheet: next page
+    n_single, single = _single_document_pages(big, meta)
     assert n_single == len(r.pages)
     _check_document(data, big, single=single)
 

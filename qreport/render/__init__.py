@@ -58,14 +58,13 @@ def _html_diff(d, old, new, opts: RenderOptions, workers=None) -> bytes:
 
 
 def _pdf(facts, prov, opts: RenderOptions, workers=None) -> bytes:
-    from .html import print_plan
+    from .html import render_parts
     from .pdf import PdfInfo, render_pdf
 
-    plan = print_plan(facts, prov, paper=opts.paper, sheets=opts.sheets)
+    parts, assets = render_parts(facts, prov, paper=opts.paper, sheets=opts.sheets)
     info = PdfInfo(prov.name, f"Hardware datasheet of {prov.file} (sha256 {prov.sha256})",
                    f"qreport {prov.qreport or ''}".strip())
-    return render_pdf(plan.parts(), info, assets=plan.assets, paper=opts.paper, workers=workers,
-                      settle=plan.settle)
+    return render_pdf(parts, info, assets=assets, paper=opts.paper, workers=workers)
 
 
 def _pdf_diff(d, old, new, opts: RenderOptions, workers=None) -> bytes:

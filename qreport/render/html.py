@@ -114,111 +114,19 @@ def render_parts(facts: ModelFacts, prov: Provenance, paper: str = "a4", sheets:
     Every part is a complete HTML document with the same stylesheet, so
     each can be laid out on its own, in its own process.
     """
-    plan = print_plan(facts, prov, paper, sheets, part_cost)
-    return plan.parts(), plan.assets
-
-
-def print_plan(facts: ModelFacts, prov: Provenance, paper: str = "a4", sheets: str = "all",
-               part_cost: float = PART_COST) -> PrintPlan:
-    """The datasheet's print parts, with the second look that settles lone compact sheets."""
     chart = Charts(inline=False)
     page = page_data(facts, prov, None, "pdf", paper, chart, sheets)
-    return PrintPlan("report.html", page, paper, plan_parts(list(page.sheets), part_cost),
-                     chart.assets)
-
-
-class PrintPlan:
-    """A print page cut into parts, with a second look once the parts are laid out.
-
-    A compact sheet flows after the full sheet before it, but when that full
-    sheet ends a page exactly, the compact sheets start a page alone and the
-    next full sheet breaks to another: a page two-thirds empty.
-    :meth:`settle` lets that next full sheet flow after them instead (and
-    moves compact sheets that end a part to the head of the next, so a
-    part still starts at the top of a page).  The rule looks only at where
-    sheets start in the first layout, which is the same however the
-    document is cut: the settled pages are those of laying the settled
-    document out whole (:meth:`whole`).
-    """
-
-    def __init__(self, template: str, page, paper: str, runs: list[list[LayerView]],
-                 assets: dict[str, bytes]):
-        self.template, self.page, self.paper = template, page, paper
-        self.runs = runs
-        self.assets = assets
-        self.flows: set[str] = set()
-
-    def _sheets(self, run) -> tuple[LayerView, ...]:
-        return tuple(replace(v, flow=True) if v.id in self.flows else v for v in run)
-
-    def part(self, k: int) -> str:
-        """Part k: 0 is the front matter, k >= 1 the run k - 1."""
-        css = page_css_for("pdf", self.paper)
-        tpl = env().get_template(self.template)
-        if k == 0:
-            return tpl.render(page=replace(self.page, sheets=(), last=not self.runs), css=css)
-        return tpl.render(page=replace(self.page, sheets=self._sheets(self.runs[k - 1]),
-                                       front=False, last=k == len(self.runs)), css=css)
-
-    def parts(self) -> list[str]:
-        return [self.part(k) for k in range(len(self.runs) + 1)]
-
-    def whole(self) -> str:
-        """The settled document as one HTML (the reference the parts must match)."""
-        sheets = self._sheets([v for run in self.runs for v in run])
-        return env().get_template(self.template).render(
-            page=replace(self.page, sheets=sheets), css=page_css_for("pdf", self.paper))
-
-    def settle(self, laid: list) -> list[tuple[str | None, int | None]] | None:
-        """The parts after a look at their layout, or None when nothing moves.
-
-        ``laid`` are the parts as laid out (:class:`.workers.Part`: pages, size,
-        anchors).  Returns the new parts in order, each ``(HTML, None)`` to lay
-        out again or ``(None, k)``: part k of ``laid``, unchanged.
-        """
-        runs = [list(r) for r in self.runs]
-        source = [k + 1 for k in range(len(runs))]   # the laid part each run is, or None
-        for r, run in enumerate(self.runs):
-            part = laid[r + 1]
-            near = _top(part) + 0.1 * part.size[1]
-            i = 0
-            while i < len(run):
-                if run[i].mac:
-                    i += 1
-                    continue
-                j = i
-                while j < len(run) and not run[j].mac:
-                    j += 1
-                nxt = run[j] if j < len(run) else (self.runs[r + 1][0] if r + 1 < len(runs)
-                                                    else None)
-                opens = any((a := part.anchors.get(run[k].id)) is not None and a[2] <= near
-                            for k in range(i, j))
-                if i > 0 and nxt is not None and nxt.id not in self.flows and opens:
-                    self.flows.add(nxt.id)
-                    source[r] = None
-                i = j
-        if all(s is not None for s in source):
-            return None
-        # a part may only start at a page break: a flowing sheet joins the part before it
-        merged, src = [], []
-        for run, s in zip(runs, source):
-            if merged and run[0].id in self.flows:
-                merged[-1] += run
-                src[-1] = None
-            else:
-                merged.append(run)
-                src.append(s)
-        self.runs = merged
-        return [(None, 0)] + [(self.part(k + 1), None) if s is None else (None, s)
-                              for k, s in enumerate(src)]
-
-
-def _top(part) -> float:
-    """The highest anchor on any page of a laid-out part: the top of its content area."""
-    return min((a[2] for a in part.anchors.values()), default=0.0)
+    return split_parts("report.html", page, paper, part_cost), chart.assets
 
 
 def split_parts(template: str, page, paper: str, part_cost: float = PART_COST) -> list[str]:
     """A print page (with ``sheets``, ``front``, ``last``) rendered as parts: the front
     matter, then each run of sheets (:func:`plan_parts`), every part a whole document."""
-    return PrintPlan(template, page, paper, plan_parts(list(page.sheets), part_cost), {}).parts()
+    css = page_css_for("pdf", paper)
+    tpl = env().get_template(template)
+    runs = plan_parts(list(page.sheets), part_cost)
+    out = [tpl.render(page=replace(page, sheets=(), last=not runs), css=css)]
+    for k, run in enumerate(runs):
+        out.append(tpl.render(page=replace(page, sheets=tuple(run), front=False,
+                                           last=k == len(runs) - 1), css=css))
+    return out

@@ -103,15 +103,9 @@ def _stamp(writer, page, over, i: int) -> None:
         [writer._add_object(head), *old, writer._add_object(tail)])
 
 
-#: Layouts after the first that may settle lone compact sheets (each only lays out the
-#: parts that changed; a settled sheet stays settled, so it ends).
-SETTLE_PASSES = 3
-
-
 def render_pdf(parts: list[str], info: PdfInfo, assets: dict[str, bytes] | None = None,
                paper: str = "a4", jobs: int | None = None, refused: list | None = None,
-               workers: Workers | None = None, stats: dict | None = None,
-               settle=None) -> bytes:
+               workers: Workers | None = None, stats: dict | None = None) -> bytes:
     """The PDF of a report from its print HTML parts (``html.render_parts``).
 
     Args:
@@ -123,8 +117,6 @@ def render_pdf(parts: list[str], info: PdfInfo, assets: dict[str, bytes] | None 
         refused: if given, every URL a fetcher refused is appended to it.
         workers: started :class:`Workers` to use (default: started here).
         stats: if given, filled with ``pages`` (per part) and ``fill`` (per page).
-        settle: if given, ``settle(laid parts) -> {index: new HTML}``: parts to lay out
-            again once the first layout is known (:meth:`.html.PrintPlan.settle`).
 
     Returns:
         The PDF bytes, the same for the same parts on any machine and at any time
@@ -134,14 +126,13 @@ def render_pdf(parts: list[str], info: PdfInfo, assets: dict[str, bytes] | None 
     own = workers is None
     workers = workers or Workers(jobs)
     try:
-        return _render_pdf(parts, info, assets, paper, refused, workers, stats, settle)
+        return _render_pdf(parts, info, assets, paper, refused, workers, stats)
     finally:
         if own:
             workers.close()
 
 
-def _render_pdf(parts, info: PdfInfo, assets, paper, refused, workers: Workers, stats,
-                settle=None) -> bytes:
+def _render_pdf(parts, info: PdfInfo, assets, paper, refused, workers: Workers, stats) -> bytes:
     from pypdf import PdfReader, PdfWriter
 
     from pypdf.annotations import Link
@@ -150,13 +141,6 @@ def _render_pdf(parts, info: PdfInfo, assets, paper, refused, workers: Workers, 
     # the characters of the text, entities decoded (Jinja writes ' as &#39;)
     fonts = subset_fonts(unescape("".join(parts)))
     done = workers.render(parts, assets, fonts, measure=stats is not None)
-    for _ in range(SETTLE_PASSES if settle is not None else 0):
-        again = settle(done)
-        if again is None:
-            break
-        fresh = [h for h, _ in again if h is not None]
-        laid = iter(workers.render(fresh, assets, fonts, measure=stats is not None))
-        done = [next(laid) if h is not None else done[k] for h, k in again]
     if refused is not None:
         for p in done:
             refused.extend(p.refused)

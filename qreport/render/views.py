@@ -119,7 +119,6 @@ class LayerView:
     mac: bool
     sheet: bool
     hardware: LayerHardwareView | None = None   # weight layers: what hls4ml instantiates
-    flow: bool = False   # print: a full sheet that flows after compact sheets (no page break)
 
 
 @dataclass(frozen=True)
