@@ -11,7 +11,8 @@ and ``qreport.estimate`` is a drop-in for ``qkeras.estimate`` users.
 __all__ = ["analyse"]
 
 
-def analyse(model, input_quantizers=None, sample=None, batch_size=256, weights=True):
+def analyse(model, input_quantizers=None, sample=None, batch_size=256, weights=True, *,
+            strategy="latency", reuse_factor=1, dsp_min_bits=6, float_type=None):
     """Analyse a built Keras model (it is read, never changed).
 
     Args:
@@ -24,6 +25,11 @@ def analyse(model, input_quantizers=None, sample=None, batch_size=256, weights=T
         batch_size: sample rows run at once.
         weights: False for a model whose weights are not real (an architecture
             without its weights file): no bound, zero weights or histograms.
+        strategy, reuse_factor: the hls4ml design the hardware figures describe
+            (``"latency"``, ``"resource"`` or ``"distributed_arithmetic"``; README
+            "Hardware cost"); dsp_min_bits: the DSP estimate's width rule.
+        float_type: e.g. ``"ap_fixed<16,6>"``: float layers typed as hls4ml's
+            default precision types them (None: they stay float).
 
     Returns:
         ModelFacts (``qreport.analysis.facts``): layers, totals, warnings.
@@ -33,6 +39,8 @@ def analyse(model, input_quantizers=None, sample=None, batch_size=256, weights=T
             its quantizers or the options cannot be analysed; ``option`` names
             the argument at fault, if one is.
     """
+    from .analysis.hardware import Design
     from .analysis.model import analyse as _analyse
 
-    return _analyse(model, input_quantizers, sample, batch_size, weights)
+    return _analyse(model, input_quantizers, sample, batch_size, weights,
+                    design=Design(strategy, reuse_factor, dsp_min_bits), float_type=float_type)

@@ -357,3 +357,16 @@ def test_da4ml_shows_a_progress_count(jet):
     quiet = []
     analyse(jet, progress=quiet.append)   # the default build never calls da4ml
     assert not any(s.startswith("da4ml") for s in quiet)
+
+
+def test_python_api_takes_the_design(jet):
+    import qreport
+
+    f = qreport.analyse(jet, strategy="resource", reuse_factor=4)
+    assert (f.totals.hardware.strategy, f.totals.hardware.reuse_factor) == ("resource", 4)
+    assert f.totals.hardware.bram_18k > 0
+    from qreport.errors import AnalysisError
+
+    with pytest.raises(AnalysisError) as e:
+        qreport.analyse(jet, strategy="fast")
+    assert e.value.option == "strategy"
