@@ -15,7 +15,6 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
 from fractions import Fraction
 
@@ -186,9 +185,10 @@ def _kif(fixed: str):
 
 
 def test_da_cost_is_da4mls_with_the_datasheets_input_type(jet, tmp_path):
+    from qreport.cli import main
+
     out = tmp_path / "j.json"
-    subprocess.run([sys.executable, "-m", "qreport.cli", "build", JET, "-o", str(out),
-                    "--strategy", "distributed_arithmetic"], check=True)
+    assert main(["build", JET, "-o", str(out), "--strategy", "distributed_arithmetic"]) == 0
     report = json.loads(out.read_text())
     by_name = {l["name"]: l for l in report["layers"]}
     from da4ml.trace import FixedVariableArray, HWConfig, comb_trace
@@ -288,9 +288,16 @@ def test_dsp_rule_follows_its_threshold():
     assert dsp == [2, 1, 0]
 
 
-def test_cli_design_flags_budget_and_yaml(tmp_path):
-    q = [sys.executable, "-m", "qreport.cli"]
-    run = lambda *a: subprocess.run(q + list(a), capture_output=True, text=True)  # noqa: E731
+def test_cli_design_flags_budget_and_yaml(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from qreport.cli import main
+
+    def run(*argv):
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
     out = run("check", JET, "--max-luts", "1000", "--strategy", "resource", "--reuse-factor", "4")
     assert out.returncode == 3 and "estimated LUTs" in out.stdout + out.stderr
     assert "resource, reuse factor 4" in out.stdout + out.stderr
