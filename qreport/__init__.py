@@ -8,7 +8,7 @@ The analysis is importable without rendering::
 and ``qreport.estimate`` is a drop-in for ``qkeras.estimate`` users.
 """
 
-__all__ = ["analyse"]
+__all__ = ["analyse", "summary"]
 
 
 def analyse(model, input_quantizers=None, sample=None, batch_size=256, weights=True, *,
@@ -44,3 +44,15 @@ def analyse(model, input_quantizers=None, sample=None, batch_size=256, weights=T
 
     return _analyse(model, input_quantizers, sample, batch_size, weights,
                     design=Design(strategy, reuse_factor, dsp_min_bits), float_type=float_type)
+
+
+def summary(model, **kwargs) -> None:
+    """Print the terminal summary of a model (as ``qreport summary``); kwargs as :func:`analyse`.
+
+    For a notebook: ``qreport.summary(model)``, like ``larq.models.summary``.
+    """
+    from .provenance import in_memory
+    from .render.summary import summary_text
+
+    facts = analyse(model, **kwargs)
+    print(summary_text(facts, in_memory(facts)), end="")

@@ -63,3 +63,22 @@ def source_datetime() -> datetime.datetime | None:
     if sde and sde.isdigit():
         return datetime.datetime.fromtimestamp(int(sde), datetime.timezone.utc)
     return None
+
+
+#: The ``file`` of facts analysed from a model in memory (no file was read).
+IN_MEMORY = "in memory"
+
+
+def in_memory(facts) -> Provenance:
+    """The provenance of facts that came from a model in memory, not a file.
+
+    There is no file to hash, so ``sha256`` is the hash of the report's own
+    layers and totals (its JSON): the same model gives the same value, a
+    changed one another.
+    """
+    from . import contract
+
+    body = contract.dumps({"layers": [contract.layer(l) for l in facts.layers],
+                           "totals": contract.totals(facts.totals)})
+    return Provenance(name=facts.name, file=IN_MEMORY,
+                      sha256=hashlib.sha256(body.encode()).hexdigest(), **versions())

@@ -331,3 +331,28 @@ class ModelFacts:
     def layers(self) -> tuple[LayerFacts, ...]:
         """The layers worth reporting: weights, a changed type, a warning or a merge."""
         return tuple(l for l in self.every_layer if l.reported)
+
+    # In a notebook: a one-line repr, an HTML view, the JSON report.  They only
+    # format the facts (qreport.render.notebook, qreport.contract).
+
+    def __repr__(self) -> str:
+        from ..render.notebook import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ..render.notebook import facts_html
+
+        return facts_html(self)
+
+    def to_json(self, provenance=None) -> str:
+        """The ``qreport/1`` report as JSON text, as ``qreport build … -o x.json`` writes it.
+
+        ``provenance`` is where the facts came from (``pipeline.analyse_file``
+        returns it); without it, the facts of a model in memory
+        (:func:`qreport.provenance.in_memory`).
+        """
+        from .. import contract
+        from ..provenance import in_memory
+
+        return contract.dumps(contract.report(self, provenance or in_memory(self)))
