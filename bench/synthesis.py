@@ -59,9 +59,9 @@ def estimate(name: str, seeds: int) -> dict[str, tuple[float, float]]:
         w = draw(np.random.default_rng(seed))
         ints = np.floor(w * 2 ** 10).astype(np.int64)
         k = Kernel2D(ints=ints, bias_nonzero=np.zeros(ints.shape[1], dtype=bool),
-                     positions=positions, conv=positions > 1)
+                     positions=positions)
         h = layer_hardware(k, FIX16, FIX16, np.full(ints.shape[1], acc), acc,
-                           Design(strategy, 1), 16, name)
+                           Design(strategy, 1), 16)
         for key, v in (("dsp", h.dsp), ("lut", h.lut), ("ff", h.ff),
                        ("latency", h.latency_cycles), ("ii", h.initiation_interval)):
             got[key].append(v)

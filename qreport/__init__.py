@@ -55,4 +55,4 @@ def summary(model, **kwargs) -> None:
     from .render.summary import summary_text
 
     facts = analyse(model, **kwargs)
-    print(summary_text(facts, in_memory(facts)), end="")
+    print(summary_text(facts, in_memory(facts.name)), end="")

@@ -207,6 +207,15 @@ def model_block(facts: ModelFacts, prov: Provenance) -> dict:
         for i in facts.inputs]}
 
 
+def content_sha256(data: dict) -> str:
+    """The hash of a report's own layers and totals: the ``sha256`` of a model with no file
+    (the same model gives the same value, a changed one another)."""
+    import hashlib
+
+    body = dumps({"layers": data["layers"], "totals": data["totals"]})
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
 def report(facts: ModelFacts, prov: Provenance) -> dict:
     """The whole ``qreport/1`` report as plain data, in the contract's field order."""
     return {

@@ -69,16 +69,11 @@ def source_datetime() -> datetime.datetime | None:
 IN_MEMORY = "in memory"
 
 
-def in_memory(facts) -> Provenance:
+def in_memory(name: str) -> Provenance:
     """The provenance of facts that came from a model in memory, not a file.
 
-    There is no file to hash, so ``sha256`` is the hash of the report's own
-    layers and totals (its JSON): the same model gives the same value, a
-    changed one another.
+    There is no file to hash: ``sha256`` is left empty here, and the JSON
+    report puts in it the hash of its own layers and totals
+    (:func:`qreport.contract.content_sha256`).
     """
-    from . import contract
-
-    body = contract.dumps({"layers": [contract.layer(l) for l in facts.layers],
-                           "totals": contract.totals(facts.totals)})
-    return Provenance(name=facts.name, file=IN_MEMORY,
-                      sha256=hashlib.sha256(body.encode()).hexdigest(), **versions())
+    return Provenance(name=name, file=IN_MEMORY, sha256="", **versions())

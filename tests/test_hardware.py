@@ -281,9 +281,9 @@ def test_dsp_rule_follows_its_threshold():
     t16 = QFact("quantized_bits", "q", 0, 16, 5, True, -32.0, 32.0, 2 ** -10, "ap_fixed<16,6>",
                 hls_type=(16, 6, True))
     ints = np.array([[0b10011], [0b1011101], [4]])  # widths 6, 8; 4 is a shift
-    k = Kernel2D(ints=ints.reshape(1, 3), bias_nonzero=np.zeros(3, bool), positions=1, conv=False)
+    k = Kernel2D(ints=ints.reshape(1, 3), bias_nonzero=np.zeros(3, bool), positions=1)
     widths = np.full(3, 20)
-    dsp = [layer_hardware(k, t16, t16, widths, 20, Design(dsp_min_bits=t), 16, "x").dsp
+    dsp = [layer_hardware(k, t16, t16, widths, 20, Design(dsp_min_bits=t), 16).dsp
            for t in (6, 7, 9)]
     assert dsp == [2, 1, 0]
 

@@ -65,5 +65,5 @@ def test_summary_prints_the_terminal_summary(capsys):
     qreport.summary(model, strategy="resource", reuse_factor=4)
     out = capsys.readouterr().out
     facts = qreport.analyse(model, strategy="resource", reuse_factor=4)
-    assert out == summary_text(facts, in_memory(facts))
+    assert out == summary_text(facts, in_memory(facts.name))
     assert "jet_mlp  (in memory)" in out and "resource strategy, reuse factor 4" in out

@@ -350,9 +350,12 @@ class ModelFacts:
 
         ``provenance`` is where the facts came from (``pipeline.analyse_file``
         returns it); without it, the facts of a model in memory
-        (:func:`qreport.provenance.in_memory`).
+        (:func:`qreport.provenance.in_memory`), hashed by their own content.
         """
         from .. import contract
         from ..provenance import in_memory
 
-        return contract.dumps(contract.report(self, provenance or in_memory(self)))
+        data = contract.report(self, provenance or in_memory(self.name))
+        if provenance is None:
+            data["model"]["sha256"] = contract.content_sha256(data)
+        return contract.dumps(data)

@@ -22,6 +22,7 @@ Everything is vectorized over the kernel; nothing here imports Keras.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -249,12 +250,10 @@ class Kernel2D:
     ints: np.ndarray          # (rows, cols) integers on the weight grid
     bias_nonzero: np.ndarray  # (cols,) bool: a bias to add
     positions: int            # output positions computed one after another
-    conv: bool                # a convolution (or a Dense over extra axes)
 
 
 def layer_hardware(k: Kernel2D, data: QFact, weight: QFact, widths: np.ndarray,
-                   type_width: int | None, design: Design, out_bits: int | None,
-                   class_name: str) -> LayerHardware:
+                   type_width: int | None, design: Design, out_bits: int | None) -> LayerHardware:
     """The hardware of one weight layer.
 
     Args:
@@ -265,7 +264,6 @@ def layer_hardware(k: Kernel2D, data: QFact, weight: QFact, widths: np.ndarray,
         type_width: the accumulator width hls4ml infers (None: unknown).
         design: strategy and reuse factor.
         out_bits: the output type's width (for the output register), None: unknown.
-        class_name: for the notes.
     """
     notes: list[str] = []
     rows, cols = k.ints.shape
@@ -290,24 +288,23 @@ def layer_hardware(k: Kernel2D, data: QFact, weight: QFact, widths: np.ndarray,
 
     # the accumulation, per output: nonzero products + nonzero bias - 1 adds
     per_out = np.maximum((~zero).sum(axis=0) + k.bias_nonzero.astype(np.int64) - 1, 0)
-    shared = rf > 1 and (strategy == "resource" or n_need > 0)
     limit = -(-kernel // rf) - n_zero // rf  # hls4ml's multiplier_limit
+    resource_rom = strategy == "resource" and rf > 1
     if strategy == "distributed_arithmetic":
         mults, by_width, lut_mul, dsp = 0, (), 0, 0
-    elif strategy == "resource" and rf > 1:
-        block = -(-kernel // rf)
-        mults = 0 if free_type else block
+    elif resource_rom or (rf > 1 and n_need > limit):
+        # shared multipliers of the declared widths: resource reads its weights from
+        # ROM (only the data is multiplexed), latency multiplexes weights and data
+        if resource_rom:
+            mults, muxed = (0 if free_type else -(-kernel // rf)), dw
+            per_out = None
+        else:
+            mults, muxed = limit, dw + ww
+            notes.append(f"{n_need} products share {limit} multipliers (hls4ml's multiplier_limit "
+                         f"at reuse factor {rf}): their weights are multiplexed, not constants")
         by_width = ((dw, ww, mults),) if mults else ()
         dsp = mults if (dw >= t and ww >= t) else 0
-        lut_mul = (mults - dsp) * (dw * ww // 2) + mults * dw * -(-rf // 4)
-        per_out = None
-    elif rf > 1 and n_need > limit:
-        mults = limit
-        by_width = ((dw, ww, mults),)
-        dsp = mults if (dw >= t and ww >= t) else 0
-        lut_mul = (mults - dsp) * (dw * ww // 2) + mults * (dw + ww) * -(-rf // 4)
-        notes.append(f"{n_need} products share {limit} multipliers (hls4ml's multiplier_limit at "
-                     f"reuse factor {rf}): their weights are multiplexed, not constants")
+        lut_mul = (mults - dsp) * (dw * ww // 2) + mults * muxed * -(-rf // 4)
     else:
         mults = n_need
         w = cwidth[need]
@@ -335,7 +332,7 @@ def layer_hardware(k: Kernel2D, data: QFact, weight: QFact, widths: np.ndarray,
         levels = int(math.ceil(math.log2(int(per_out.max()) + 1))) if per_out.size and per_out.max() else 0
 
     storage = kernel * (ww or 0)
-    bram = bram_18k(-(-kernel // rf) * (ww or 0), rf) if strategy == "resource" and rf > 1 else 0
+    bram = bram_18k(-(-kernel // rf) * (ww or 0), rf) if resource_rom else 0
     ii = rf * positions
     depth = (1 if mults else 0) + -(-levels // LEVELS_PER_CYCLE)
     latency = positions * rf - 1 + max(depth, 1)
@@ -433,7 +430,7 @@ def kernel_2d(part, op) -> Kernel2D | str:
     if part.bias is not None:
         bias = np.asarray(part.bias, dtype=np.float64).reshape(-1)[:cols] != 0
     positions = max(op.macs // max(rows * cols, 1), 1)
-    return Kernel2D(ints=ints, bias_nonzero=bias, positions=positions, conv=kern.ndim > 2)
+    return Kernel2D(ints=ints, bias_nonzero=bias, positions=positions)
 
 
 def _exact_widths(acc, cols: int) -> np.ndarray | None:
@@ -450,6 +447,13 @@ def _kif(f: QFact) -> tuple[int, int, int]:
     w, i, s = f.hls_type
     k = int(bool(s))
     return k, i - k, w - i
+
+
+def da_traced(layer, design: Design) -> bool:
+    """Whether da4ml traces this layer for the design: a Dense/Conv kernel within the limit."""
+    return (design.strategy == "distributed_arithmetic" and layer.class_name in DA_CLASSES
+            and len(layer.operations) == 1 and layer.counts is not None
+            and layer.counts.weights <= design.da_limit)
 
 
 def layer_design(layer, part, design: Design, progress=None) -> LayerHardware | str:
@@ -472,21 +476,18 @@ def layer_design(layer, part, design: Design, progress=None) -> LayerHardware | 
         return "the accumulator has no exact fixed-point width"
     t = op.accumulator.type
     type_width = t.width if t is not None else None
-    strategy = design.strategy
     notes = []
-    da = strategy == "distributed_arithmetic"
-    if da and layer.class_name not in DA_CLASSES:
-        notes.append(f"hls4ml 1.3.0's DA pass does not take a {layer.class_name} (it raises); "
-                     "estimated as the latency strategy")
-        da = False
-    if da and k.ints.size > design.da_limit:
-        notes.append(f"too large to unroll for da4ml here ({k.ints.size:,} products > the limit "
-                     f"{design.da_limit:,}); estimated as the latency strategy")
-        da = False
-    eff = design if da or strategy != "distributed_arithmetic" else Design(
-        "latency", 1, design.dsp_min_bits, design.da_limit)
+    da = da_traced(layer, design)
+    if design.strategy == "distributed_arithmetic" and not da:
+        if layer.class_name not in DA_CLASSES:
+            notes.append(f"hls4ml 1.3.0's DA pass does not take a {layer.class_name} (it raises); "
+                         "estimated as the latency strategy")
+        else:
+            notes.append(f"too large to unroll for da4ml here ({k.ints.size:,} products > the "
+                         f"limit {design.da_limit:,}); estimated as the latency strategy")
+        design = dataclasses.replace(design, strategy="latency")
     out_bits = _width(layer.output_type)
-    h = layer_hardware(k, data, weight, widths, type_width, eff, out_bits, layer.class_name)
+    h = layer_hardware(k, data, weight, widths, type_width, design, out_bits)
     if da:
         kern = k.ints.astype(np.float64) * 2.0 ** -part.w_frac
         bias = None
@@ -497,19 +498,11 @@ def layer_design(layer, part, design: Design, progress=None) -> LayerHardware | 
             progress()
         stages = max(-(-depth // LEVELS_PER_CYCLE), 1)
         out_reg = k.ints.shape[1] * k.positions * (out_bits or 0)
-        h = LayerHardware(**{**h.__dict__, "adders": adders, "adders_by_width": (),
-                             "lut": int(round(cost)), "lut_type": None, "ff_type": None,
-                             "ff": stages * int(widths.sum()) + out_reg,
-                             "latency_cycles": k.positions - 1 + stages,
-                             "da_cost": cost, "da_depth": depth})
-    if notes:
-        h = LayerHardware(**{**h.__dict__, "notes": tuple(notes) + h.notes})
-    return h
+        h = dataclasses.replace(h, adders=adders, adders_by_width=(), lut=int(round(cost)),
+                                lut_type=None, ff_type=None,
+                                ff=stages * int(widths.sum()) + out_reg,
+                                latency_cycles=k.positions - 1 + stages, da_cost=cost,
+                                da_depth=depth)
+    return dataclasses.replace(h, notes=tuple(notes) + h.notes) if notes else h
 
 
-def da_layers(layers, design: Design) -> int:
-    """How many layers da4ml will trace (for the progress count)."""
-    if design.strategy != "distributed_arithmetic":
-        return 0
-    return sum(1 for l in layers if l.class_name in DA_CLASSES and len(l.operations) == 1
-               and l.counts is not None and l.counts.weights <= design.da_limit)

@@ -12,7 +12,7 @@ from ..errors import AnalysisError
 from ..options import spelling
 from .facts import LayerFacts, ModelFacts
 from .floattype import FixedCast
-from .hardware import DA_CLASSES, Design, da_layers, layer_design, totals as hardware_totals
+from .hardware import Design, da_traced, layer_design, totals as hardware_totals
 from .propagate import propagate, totals
 from .read import input_types, read_model
 
@@ -73,11 +73,8 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
     if sample is not None and not weights:
         raise AnalysisError("a sample needs the model's weights (this model has none)",
                             option="sample")
-    cast = FixedCast(float_type) if float_type else None
-    graph, data = read_model(model, weights, cast)
-    inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers, cast)
-    layers, warnings, work = propagate(data, graph.input_keys, inputs,
-                                       cast.fact() if cast is not None else None)
+    graph, data, inputs, input_qs, (layers, warnings, work) = _typed_graph(
+        model, weights, input_quantizers, float_type)
     warnings = _input_warnings(inputs) + warnings
     if not weights:
         warnings.insert(0, "no weights: architecture only. Counts, operation types, quantizers "
@@ -97,20 +94,21 @@ def analyse_internals(model, input_quantizers=None, sample=None, batch_size: int
 
 def with_hardware(layers, work, design: Design, progress=None):
     """The layers with their hardware figures, and the design's totals."""
-    n, done = da_layers(layers, design), [0]
+    tick = None
+    n = sum(1 for l in layers if l.reported and l.name in work and da_traced(l, design))
+    if n and progress is not None:
+        done = [0]
 
-    def tick():
-        done[0] += 1
-        if progress is not None:
+        def tick():
+            done[0] += 1
             progress(f"da4ml {done[0]}/{n} layers")
 
+        progress(f"da4ml 0/{n} layers")
     out, per, missing = [], [], []
     for l in layers:
         if not (l.reported and l.operations and l.name in work):
             out.append(l)
             continue
-        if n and progress is not None and l.class_name in DA_CLASSES:
-            progress(f"da4ml {done[0]}/{n} layers")
         h = layer_design(l, work[l.name].parts[0], design, tick)
         if isinstance(h, str):
             missing.append(l.name)
@@ -127,12 +125,19 @@ def sample_extremes(model, input_quantizers, sample, rows: tuple[int, int],
     sample run on several workers; the shards' extremes merge exactly."""
     from .sampling import observe
 
-    cast = FixedCast(float_type) if float_type else None
-    graph, data = read_model(model, True, cast)
-    inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers, cast)
-    layers, _, work = propagate(data, graph.input_keys, inputs,
-                                cast.fact() if cast is not None else None)
+    graph, data, _, input_qs, (layers, _, work) = _typed_graph(model, True, input_quantizers,
+                                                               float_type)
     return observe(graph, data, layers, work, input_qs, sample, batch_size, rows=rows)
+
+
+def _typed_graph(model, weights, input_quantizers, float_type):
+    """(graph, layer data, input facts, input quantizers, propagate's result): the model read
+    and its types propagated, float layers cast to ``float_type`` when it is given."""
+    cast = FixedCast(float_type) if float_type else None
+    graph, data = read_model(model, weights, cast)
+    inputs, input_qs = input_types(graph.input_names, graph.input_shapes, input_quantizers, cast)
+    return graph, data, inputs, input_qs, propagate(
+        data, graph.input_keys, inputs, cast.fact() if cast is not None else None)
 
 
 def _input_warnings(inputs) -> list[str]:

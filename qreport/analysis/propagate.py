@@ -26,11 +26,11 @@ class WeightLayer:
     bounds: tuple[Bound, ...]
 
 
-def propagate(layers, input_keys, inputs: list[InputFacts], float_type: QFact | None = None):
+def propagate(layers, input_keys, inputs: list[InputFacts], cast_fact: QFact | None = None):
     """Facts of every layer call, the model's warnings, and the weight layers' parts.
 
-    With ``float_type`` (``--float-type``), a layer whose output would be float
-    outputs that type instead, as hls4ml gives it its default precision.
+    With ``cast_fact`` (the fact of ``--float-type``), a layer whose output would
+    be float outputs that type instead, as hls4ml gives it its default precision.
 
     Returns:
         (layer facts, each marked ``reported`` or not, warnings, {layer name: WeightLayer}).
@@ -43,9 +43,9 @@ def propagate(layers, input_keys, inputs: list[InputFacts], float_type: QFact | 
         xs = [types.get(k, FLOAT) for k in d.in_keys]
         start = len(warnings)
         f, w = _layer(d, xs, warnings)
-        if float_type is not None and f.output_type.is_float:
-            f = _typed(f, float_type)
-            warnings[start:] = [_retyped(m, float_type) for m in warnings[start:]]
+        if cast_fact is not None and f.output_type.is_float:
+            f = _typed(f, cast_fact)
+            warnings[start:] = [_retyped(m, cast_fact) for m in warnings[start:]]
         f = dataclasses.replace(f, energy=layer_energy(f, d))
         for k in d.out_keys:
             types[k] = f.output_type

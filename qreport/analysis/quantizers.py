@@ -14,6 +14,7 @@ from ..errors import QuantizerError
 from .facts import (FLOAT, MODE_01, MODE_BINARY, MODE_FIXED, MODE_PO2, MODE_TERNARY, QFact,
                     float_fact)
 from .fixed import fractional_bits_of_step, pow2_grid_step, width_for_range
+from .floattype import FixedCast
 
 QUANTIZER_KINDS = (
     "quantized_bits", "quantized_relu", "quantized_tanh", "quantized_ulaw",
@@ -117,7 +118,7 @@ def quantizer_fact(q) -> QFact:
         q = parse_quantizer(q)
     if q is None:
         return FLOAT
-    if type(q).__name__ == "FixedCast":
+    if isinstance(q, FixedCast):
         return q.fact()
     kind = type(q).__name__
     if kind not in QUANTIZER_KINDS:

@@ -65,12 +65,14 @@ class LayerData:
         return self.out_shapes[0] if self.out_shapes else ()
 
 
-def read_model(model, weights: bool = True, float_type=None) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
+def read_model(model, weights: bool = True,
+               cast=None) -> tuple[g.FlatGraph, tuple[LayerData, ...]]:
     """The model's flat graph (for sample runs) and every layer call as plain data.
 
     With ``weights`` False the model's weights are not real (an architecture
     without its weights file): kernels carry shapes and quantizers only.
-    ``float_type`` (a :class:`.floattype.FixedCast`) types float kernels and biases.
+    ``cast`` (a :class:`.floattype.FixedCast`, from ``float_type``) types float kernels
+    and biases.
 
     Raises:
         GraphError: the model is not a graph qreport can walk.
@@ -80,7 +82,7 @@ def read_model(model, weights: bool = True, float_type=None) -> tuple[g.FlatGrap
     layers = []
     for n in graph.nodes:
         try:
-            layers.append(read_layer(n, weights, float_type))
+            layers.append(read_layer(n, weights, cast))
         except QuantizerError as exc:
             raise AnalysisError(f"{n.name}: {exc}") from None
     return graph, tuple(layers)
@@ -126,7 +128,7 @@ def input_types(names: tuple[str, ...], shapes: tuple[tuple, ...], input_quantiz
     return facts, qs
 
 
-def read_layer(node: g.FlatNode, weights: bool = True, float_type=None) -> LayerData:
+def read_layer(node: g.FlatNode, weights: bool = True, cast=None) -> LayerData:
     layer, cls, name = node.layer, type(node.layer).__name__, node.name
     kind = kind_of(cls)
     config = {k: getattr(layer, k) for k in kind.config if hasattr(layer, k)}
@@ -139,7 +141,7 @@ def read_layer(node: g.FlatNode, weights: bool = True, float_type=None) -> Layer
             break
     kernels, bias = (), None
     if kind.family.has_weights:
-        kernels, bias = _read_weights(layer, kind, name, notes, weights, float_type)
+        kernels, bias = _read_weights(layer, kind, name, notes, weights, cast)
     d = LayerData(name=name, class_name=cls, inputs=node.inbound, in_keys=node.in_keys,
                   out_keys=node.out_keys, in_shapes=node.in_shapes, out_shapes=node.out_shapes,
                   config=config, kernels=kernels, bias=bias, activation=activation,

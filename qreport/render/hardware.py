@@ -36,6 +36,18 @@ def design(hw) -> str:
     return f"hls4ml {STRATEGY[hw.strategy]} strategy, reuse factor {hw.reuse_factor}"
 
 
+def totals_rows(hw) -> list[tuple[str, str]]:
+    """The design's totals as (figure, value) rows: Markdown's table, the terminal summary."""
+    rows = [("multipliers (exact)", f"{hw.multipliers:,}"), ("DSP (estimate)", fig("dsp", hw.dsp)),
+            ("LUT (estimate)", fig("lut", hw.lut)), ("FF (estimate)", fig("ff", hw.ff)),
+            ("BRAM_18K (exact)", f"{hw.bram_18k:,}"),
+            ("initiation interval (exact)", cycles(hw.initiation_interval)),
+            ("latency (estimate)", f"{fig('latency_cycles', hw.latency_cycles)} cycles")]
+    if hw.lut_saved:
+        rows.append(("LUTs the exact widths save (estimate)", fig("lut", hw.lut_saved)))
+    return rows
+
+
 @dataclass(frozen=True)
 class HardwareRow:
     """A row of the hardware table (a layer, or the totals with ``name`` "total")."""
@@ -68,9 +80,8 @@ class HardwareView:
 
 
 def _row(name: str, lid: str, h, note: str = "") -> HardwareRow:
-    lut = h.da_cost if h.strategy == "distributed_arithmetic" and h.da_cost is not None else h.lut
     return HardwareRow(name=name, id=lid, multipliers=fig("multipliers", h.multipliers),
-                       dsp=fig("dsp", h.dsp), lut=fig("lut", lut), ff=fig("ff", h.ff),
+                       dsp=fig("dsp", h.dsp), lut=fig("lut", h.lut), ff=fig("ff", h.ff),
                        bram=fig("bram_18k", h.bram_18k), ii=fig("initiation_interval",
                                                               h.initiation_interval),
                        latency=fig("latency_cycles", h.latency_cycles),

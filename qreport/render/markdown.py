@@ -15,7 +15,7 @@ import re
 from ..analysis.facts import ModelFacts
 from ..provenance import Provenance
 from . import text as T
-from .hardware import cycles, design, fig
+from .hardware import design, fig, totals_rows
 
 LIMIT = 60_000
 
@@ -114,14 +114,8 @@ def markdown(facts: ModelFacts, prov: Provenance, limit: int = LIMIT) -> str:
     head += ["### Totals", "", *_table(("total", "value"), totals, {1}), ""]
     hw = t.hardware
     if hw is not None and hw.layers:
-        rows_hw = [("multipliers (exact)", f"{hw.multipliers:,}"), ("DSP (estimate)", fig("dsp", hw.dsp)),
-                   ("LUT (estimate)", fig("lut", hw.lut)), ("FF (estimate)", fig("ff", hw.ff)),
-                   ("BRAM_18K (exact)", f"{hw.bram_18k:,}"),
-                   ("initiation interval (exact)", cycles(hw.initiation_interval)),
-                   ("latency (estimate)", f"{fig('latency_cycles', hw.latency_cycles)} cycles")]
-        if hw.lut_saved:
-            rows_hw.append(("LUTs the exact widths save (estimate)", fig("lut", hw.lut_saved)))
-        head += [f"### Hardware: {design(hw)}", "", *_table(("figure", "value"), rows_hw, {1}), "",
+        head += [f"### Hardware: {design(hw)}", "",
+                 *_table(("figure", "value"), totals_rows(hw), {1}), "",
                  "≈ marks an estimate by the README's rules, not a synthesis result."
                  + (f" No figures for {', '.join(code(n) for n in hw.not_estimated)}."
                     if hw.not_estimated else ""), ""]

@@ -9,21 +9,6 @@ from __future__ import annotations
 from . import text as T
 from .hardware import hardware_view
 
-_TEMPLATE = """<div class="qreport-facts">
-<p><strong>{{ name }}</strong>: qreport datasheet facts ({{ n }} layers, {{ mac }} with MACs)</p>
-<table>
-<tr>{% for big, label in figures %}<td style="padding:0 1em 0.4em 0;vertical-align:top">
-<div style="font-size:1.3em;font-weight:600">{{ big }}</div><div style="opacity:0.7">{{ label }}</div></td>{% endfor %}</tr>
-</table>
-<table>
-<thead><tr><th>#</th><th>layer</th><th>class</th><th>operation</th><th>MACs</th><th>weights</th>
-<th>weight bits</th><th>accumulator</th><th>hls4ml infers</th><th>bits saved</th>{% if hw %}<th>LUT</th><th>DSP</th>{% endif %}</tr></thead>
-<tbody>
-{% for r in rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
-{% endfor %}</tbody>
-</table>
-{% if warnings %}<p>{{ warnings }} warning{{ "s" if warnings != 1 else "" }}: see the report.</p>{% endif %}
-</div>"""
 
 
 def facts_html(facts) -> str:
@@ -45,8 +30,7 @@ def facts_html(facts) -> str:
                      T.saved_cell(l),
                      *(((f"{h.lut:,}", f"{h.dsp:,}") if h is not None else ("", ""))
                        if hw is not None else ())))
-    tpl = env().from_string(_TEMPLATE)
-    return tpl.render(name=facts.name, n=len(facts.layers),
+    return env().get_template("notebook.html").render(name=facts.name, n=len(facts.layers),
                       mac=sum(1 for l in facts.layers if l.operations), figures=figures,
                       rows=rows, hw=hw is not None, warnings=len(facts.warnings))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..analysis.facts import ModelFacts
 from ..provenance import Provenance
-from .hardware import cycles, design, fig
+from .hardware import design, totals_rows
 from .text import (accumulator_cell, bits, counts_cells, energy, inferred_cell, integer, kib,
                    part_label, percent)
 
@@ -49,17 +49,10 @@ def summary_text(facts: ModelFacts, prov: Provenance) -> str:
     out.append(f"  energy         {energy(t.energy_pj)} per inference (estimate; not a power sign-off)")
     hw = t.hardware
     if hw is not None and hw.layers:
-        out += ["", f"hardware ({design(hw)}; ≈ an estimate, not a synthesis result):",
-                f"  multipliers    {integer(hw.multipliers)}",
-                f"  DSP            {fig('dsp', hw.dsp)}",
-                f"  LUT            {fig('lut', hw.lut)}" + (
-                    f"  ({fig('lut', hw.lut_saved)} saved by the exact widths)" if hw.lut_saved else ""),
-                f"  FF             {fig('ff', hw.ff)}",
-                f"  BRAM_18K       {integer(hw.bram_18k)}",
-                f"  II             {cycles(hw.initiation_interval)}",
-                f"  latency        {fig('latency_cycles', hw.latency_cycles)} cycles"]
+        out += ["", f"hardware ({design(hw)}; ≈ an estimate, not a synthesis result):"]
+        out += [f"  {k:<38} {v}" for k, v in totals_rows(hw)]
         if hw.not_estimated:
-            out.append(f"  not estimated  {', '.join(hw.not_estimated)}")
+            out.append(f"  {'not estimated':<38} {', '.join(hw.not_estimated)}")
     if facts.warnings:
         out += ["", "warnings:"] + [f"  - {m}" for m in facts.warnings]
     return "\n".join(out) + "\n"
