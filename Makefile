@@ -9,7 +9,7 @@ EXAMPLES := jet_mlp cnn conv1d
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: report test samples update-gold bench examples clean
+.PHONY: report test samples update-gold bench examples clean hgq2-models
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("qreport needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -53,3 +53,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build out *.egg-info
+
+# The HGQ2 test models and what they are checked against (tests/hgq2/), made in their
+# own venv: hgq2 installs a `qkeras` package over qkeras-v3's, so it never enters .venv.
+hgq2-models:
+	python3 -m venv .venv-hgq2
+	.venv-hgq2/bin/pip install -q hgq2==0.2.0 jax jaxlib hls4ml==1.3.0 h5py
+	cd tests/hgq2 && ../../.venv-hgq2/bin/python make_models.py

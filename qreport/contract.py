@@ -148,8 +148,24 @@ def model_hardware(h: ModelHardware) -> dict:
     return d
 
 
-def layer(l: LayerFacts) -> dict:
-    """The layer object."""
+def bit_widths(b) -> dict:
+    return {"role": b.role, "q_type": b.q_type, "round_mode": b.round_mode,
+            "overflow_mode": b.overflow_mode,
+            "histogram": {str(w): c for w, c in zip(b.widths, b.counts)},
+            "elements": b.elements, "pruned": b.pruned, "pruned_channels": b.pruned_channels,
+            "widest": b.widest, "narrowest": b.narrowest, "total_bits": b.total_bits}
+
+
+def layer(l: LayerFacts, hgq2: bool = False) -> dict:
+    """The layer object (an HGQ2 model's also has ``bit_widths`` and ``hls4ml_accum_t``)."""
+    d = _layer(l)
+    if hgq2:
+        d["bit_widths"] = [bit_widths(b) for b in l.bit_widths]
+        d["hls4ml_accum_t"] = l.hls4ml_type
+    return d
+
+
+def _layer(l: LayerFacts) -> dict:
     a = l.accumulator
     return {
         "name": l.name,
@@ -202,7 +218,8 @@ def provenance(p: Provenance) -> dict:
 
 def model_block(facts: ModelFacts, prov: Provenance) -> dict:
     """The report's ``model`` object: where it came from and the inputs' types."""
-    return {**provenance(prov), "inputs": [
+    lib = {"library": "hgq2"} if facts.library == "hgq2" else {}
+    return {**provenance(prov), **lib, "inputs": [
         {"name": i.name, "shape": list(i.shape), "type": qfact(i.type), "assumed": i.assumed}
         for i in facts.inputs]}
 
@@ -221,7 +238,7 @@ def report(facts: ModelFacts, prov: Provenance) -> dict:
     return {
         "schema": SCHEMA,
         "model": model_block(facts, prov),
-        "layers": [layer(l) for l in facts.layers],
+        "layers": [layer(l, facts.library == "hgq2") for l in facts.layers],
         "totals": totals(facts.totals),
         "warnings": list(facts.warnings),
     }

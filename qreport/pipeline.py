@@ -12,7 +12,7 @@ import os
 from typing import Callable
 
 from .errors import QReportError
-from .options import Options, RenderOptions
+from .options import Options, RenderOptions, spelling
 from .output import check_output_path, write_atomic
 from .provenance import Provenance, sha256, versions
 from .render import by_extension, extensions
@@ -43,10 +43,12 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
         QReportError: the file cannot be loaded or analysed; ``option`` names
             the setting at fault, if one is.
     """
-    from .read import load_file
+    from .read import hgq2_file, load_file
 
     a = opts.analysis
     design_of(a)
+    if hgq2_file(model_path):
+        return _analyse_hgq2(model_path, opts, progress)
     progress("loading")
     model, weights = load_file(model_path, opts.load)
     progress("analysing")
@@ -65,6 +67,26 @@ def analyse_file(model_path: str, opts: Options = Options(), progress: Progress 
                       sha256=sha256(model_path), **versions(),
                       weights=weights, sample=os.path.basename(a.sample) if a.sample else None,
                       architecture=model_path.lower().endswith(".json"))
+    return facts, prov
+
+
+def _analyse_hgq2(model_path: str, opts: Options, progress: Progress):
+    """analyse_file for an HGQ2 archive: read directly, without hgq2 or Keras."""
+    from .analysis.model import analyse_hgq2
+    from .read import load_hgq2
+
+    a = opts.analysis
+    for key, given in (("sample", a.sample), ("input_quantizers", a.input_quantizers)):
+        if given:
+            raise QReportError(f"{model_path}: an HGQ2 model quantizes its own inputs and is not "
+                               f"run by qreport; {spelling(key).split()[0]} does not apply",
+                               option=key)
+    progress("loading")
+    raw = load_hgq2(model_path, opts.load)
+    progress("analysing")
+    facts = analyse_hgq2(raw, design=design_of(a), progress=progress)
+    prov = Provenance(name=opts.render.title or raw.name, file=os.path.basename(model_path),
+                      sha256=sha256(model_path), **versions())
     return facts, prov
 
 

@@ -128,7 +128,7 @@ def layer_energy(l: LayerFacts, d) -> Energy | None:
         d: the layer's plain data from the seam (:class:`.read.LayerData`):
             its input shapes (batch axis first) and settings.
     """
-    family, in_shapes = kind_of(l.class_name).family.name, d.in_shapes
+    family, in_shapes = d.kind.family.name, d.in_shapes
     xs = _input_types(l)
     if family == "unknown":
         return None

@@ -145,6 +145,30 @@ class Histogram:
 
 
 @dataclass(frozen=True)
+class BitWidths:
+    """The trained widths of one per-element (HGQ2) quantizer: their distribution.
+
+    ``widths``/``counts`` is the histogram of stored widths (k + i + f; 0 for
+    an element that can hold only 0, i.e. pruned); ``pruned_channels`` the
+    output channels whose weights are all pruned (kernels only); ``widest``
+    and ``narrowest`` the formats of the widest and narrowest live element.
+    """
+
+    role: str
+    q_type: str
+    round_mode: str
+    overflow_mode: str
+    widths: tuple[int, ...]
+    counts: tuple[int, ...]
+    elements: int
+    pruned: int
+    pruned_channels: int | None
+    widest: str | None
+    narrowest: str | None
+    total_bits: int
+
+
+@dataclass(frozen=True)
 class Operation:
     """One multiply-accumulate operation of a layer (separable layers have two)."""
 
@@ -246,6 +270,8 @@ class LayerFacts:
     energy: Energy | None = None  # None: a layer qreport does not analyse
     hardware: LayerHardware | None = None  # what hls4ml instantiates (weight layers)
     hardware_note: str | None = None       # why a weight layer has no hardware figures
+    bit_widths: tuple[BitWidths, ...] = ()  # per-element quantizers' widths (HGQ2)
+    hls4ml_type: str | None = None          # what hls4ml's BitExact pass derives (HGQ2)
 
     @property
     def accumulator(self) -> Accumulator | None:
@@ -326,6 +352,7 @@ class ModelFacts:
     totals: Totals
     warnings: tuple[str, ...]
     sample: str | None = None
+    library: str = "qkeras"   # what made the model: "qkeras" (QKeras/Keras) or "hgq2"
 
     @cached_property
     def layers(self) -> tuple[LayerFacts, ...]:

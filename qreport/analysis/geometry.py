@@ -54,6 +54,11 @@ class Part:
     composite_masks: tuple = ()
     notes: tuple[str, ...] = ()
     known: bool = True          # False: the values are not known (no weights)
+    # per-element input ranges (HGQ2): (lo, hi) stacked by window_stack, or, for an
+    # elementwise part (a batch normalization), the (…, C) maps themselves
+    maps: tuple | None = None
+    elementwise: bool = False
+    map_frac: int | None = None   # F of the products' finest grid over the live pairs
 
 
 def spatial(shape: tuple, data_format: str | None) -> tuple:
@@ -106,6 +111,44 @@ def transpose_masks(in_len: int, out_len: int, k: int, stride: int, dilation: in
     num = o + pad_left - t * dilation
     live = (num % stride == 0) & (num >= 0) & (num // stride < in_len)
     return np.unique(live, axis=0)
+
+
+def window_stack(m: np.ndarray, d, kernel_shape: tuple) -> np.ndarray:
+    """A per-element map of a layer's input arranged so that ``tensordot`` with the kernel over
+    its leading ``ndim − 1`` axes gives every output element.
+
+    Dense: the map itself, ``(…, C_in)``.  Convolution (channels last): zero padding as
+    Keras pads, then for each output position the window of its taps,
+    ``(*positions, *taps, C_in)``; a padded tap reads 0.
+    """
+    n = len(kernel_shape) - 2
+    if n <= 0:
+        return m
+    strides = per_axis(d.config.get("strides", 1), n)
+    dil = per_axis(d.config.get("dilation_rate", 1), n)
+    ins, outs = m.shape[:n], tuple(d.out_shape[1:1 + n])
+    pads = []
+    for a in range(n):
+        total = 0
+        if d.config.get("padding") == "same":
+            total = max((outs[a] - 1) * strides[a] + (kernel_shape[a] - 1) * dil[a] + 1 - ins[a], 0)
+        pads.append((total // 2, total - total // 2))
+    mp = np.pad(m, pads + [(0, 0)])
+    span = tuple((kernel_shape[a] - 1) * dil[a] + 1 for a in range(n))
+    w = np.lib.stride_tricks.sliding_window_view(mp, span, axis=tuple(range(n)))
+    w = w[tuple(slice(0, outs[a] * strides[a], strides[a]) for a in range(n))]
+    w = w[(Ellipsis,) + tuple(slice(None, None, dil[a]) for a in range(n))]
+    return np.moveaxis(w, n, -1)
+
+
+def map_sums(stack_a: np.ndarray, stack_b: np.ndarray, kernel: np.ndarray):
+    """Σ max(w·a, w·b) and Σ min(w·a, w·b) per output element, for a ≤ b element-wise."""
+    n = kernel.ndim - 1
+    axes = (tuple(range(stack_a.ndim - n, stack_a.ndim)), tuple(range(n)))
+    wp, wn = np.maximum(kernel, 0), np.minimum(kernel, 0)
+    hi = np.tensordot(stack_b, wp, axes) + np.tensordot(stack_a, wn, axes)
+    lo = np.tensordot(stack_a, wp, axes) + np.tensordot(stack_b, wn, axes)
+    return lo, hi
 
 
 # ------------------------------------------------------------------ canonical layouts

@@ -101,6 +101,8 @@ def _activation(d, xs, warnings) -> QFact:
 def _keras_activation(d, xs, warnings) -> QFact:
     if is_linear(d.activation):
         return xs[0]
+    if d.activation.config == "relu":
+        return relu(xs[0])
     return unknown(d, xs, warnings)
 
 
@@ -112,7 +114,18 @@ def unknown(d, xs, warnings) -> QFact:
     return FLOAT
 
 
+def relu(x: QFact) -> QFact:
+    """max(x, 0) of an exact type: the same grid, the negative half cut (float stays float)."""
+    if x.is_float or x.min is None:
+        return x
+    return derived_range_fact(max(x.min, 0.0), max(x.max, 0.0), x.lsb, "relu")
+
+
 def _merge(d, ts, warnings) -> QFact:
+    if d.input_maps:
+        from .hgq import elementwise_merge
+
+        return elementwise_merge(d, ts)
     cls = d.class_name
     if any(t.is_float or t.min is None for t in ts):
         return float_fact(f"{d.name}: float input")
@@ -239,7 +252,24 @@ REGISTRY: dict[str, LayerKind] = _entries()
 UNKNOWN = LayerKind(Family("unknown", rule=unknown))
 
 
-def kind_of(class_name: str) -> LayerKind:
+def _hgq_entries() -> dict[str, LayerKind]:
+    """HGQ2's classes (read by :mod:`qreport.read.hgq2`; kernels folded and quantized there)."""
+    r = {n: LayerKind(DENSE, activation=_W) for n in ("QDense", "QBatchNormDense")}
+    r.update({n: LayerKind(CONV, activation=_W, config=_CONV_SETTINGS) for n in ("QConv1D", "QConv2D")})
+    r["QBatchNormalization"] = LayerKind(DEPTHWISE, config=_CONV_SETTINGS)
+    r.update({n: LayerKind(MERGE) for n in ("QAdd", "QSubtract", "QMultiply", "QMaximum", "QMinimum")})
+    for n in ("Flatten", "Reshape", "Dropout"):
+        r[n] = REGISTRY[n]
+    r["Activation"] = LayerKind(KERAS_ACTIVATION, activation=_W)
+    return r
+
+
+HGQ_REGISTRY: dict[str, LayerKind] = _hgq_entries()
+
+
+def kind_of(class_name: str, library: str = "qkeras") -> LayerKind:
+    if library == "hgq2":
+        return HGQ_REGISTRY.get(class_name, UNKNOWN)
     return REGISTRY.get(class_name, UNKNOWN)
 
 

@@ -119,6 +119,59 @@ def with_hardware(layers, work, design: Design, progress=None):
     return out, hardware_totals(per, design, tuple(missing))
 
 
+def analyse_hgq2(raw, design: Design = Design(), progress=None) -> ModelFacts:
+    """Analyse an HGQ2 model read directly (:func:`qreport.read.hgq2.read_hgq2`).
+
+    Each layer's input quantizer gives its input type, element by element;
+    the `type` accumulator of a weight layer is what hls4ml's BitExact pass
+    derives (:func:`.hgq.hls4ml_accumulators`), which hls4ml builds instead
+    of its usual type rule.
+    """
+    from .hgq import hls4ml_accumulators, read_layers
+
+    inputs, input_keys, data = read_layers(raw)
+    layers, warnings, work = propagate(data, input_keys, inputs)
+    derived = hls4ml_accumulators(data, raw.layers, input_keys)
+    out = []
+    for l in layers:
+        t = derived.get(l.name)
+        if t is not None and l.operations:
+            ops = list(l.operations)
+            acc = ops[-1].accumulator
+            ops[-1] = dataclasses.replace(ops[-1], accumulator=dataclasses.replace(
+                acc, type=_bitexact_range(t)))
+            l = dataclasses.replace(l, operations=tuple(ops), hls4ml_type=t)
+        elif t is not None:
+            l = dataclasses.replace(l, hls4ml_type=t)
+        b = l.quantizer("bias")
+        if t == "ufixed<2,32>" or (b is not None and b.min == 0 and b.max == 0):
+            what = "accumulator" if t == "ufixed<2,32>" else "bias"
+            l = dataclasses.replace(l, warnings=l.warnings + (
+                f"{l.name}: its {what} is all 0, and hls4ml writes its type as the degenerate "
+                "type ufixed<2,32>",))
+        out.append(l)
+    warnings = list(warnings) + [w for l in out for w in l.warnings if "ufixed<2,32>" in w]
+    warnings += [f"{l.name}: {b.pruned_channels} output channel(s) with every weight pruned "
+                 "(zero-width channels)" for l in out for b in l.bit_widths
+                 if b.role == "kernel" and b.pruned_channels]
+    layers, hw = with_hardware(out, work, design, progress)
+    return ModelFacts(name=raw.name, inputs=tuple(inputs), every_layer=tuple(layers),
+                      totals=dataclasses.replace(totals(layers), hardware=hw),
+                      warnings=tuple(warnings), library="hgq2")
+
+
+def _bitexact_range(t: str):
+    """An AccRange for an hls4ml type name (``fixed<15,6>``): its width, nothing of its range."""
+    import re
+
+    from .facts import AccRange
+    from .fixed import fixed_name
+
+    m = re.match(r"(u?)fixed<(\d+),(-?\d+)>", t)
+    signed, w, i = m.group(1) != "u", int(m.group(2)), int(m.group(3))
+    return AccRange(None, None, i, w - i, w, signed, fixed_name(w, i, signed))
+
+
 def sample_extremes(model, input_quantizers, sample, rows: tuple[int, int],
                     batch_size: int = 256, float_type: str | None = None):
     """The :class:`.sampling.Extremes` of the sample's rows ``(start, stop)``: one shard of a

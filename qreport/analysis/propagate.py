@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import operations as ops
 from .energy import layer_energy
 from .accumulator import Bound, output_type
 from .facts import FLOAT, InputFacts, LayerFacts, QFact, Totals, Widest, float_fact
-from .geometry import Part, with_bias
-from .layers import is_linear, is_quantizer
+from .geometry import Part, window_stack, with_bias
+from .layers import is_linear, is_quantizer, relu
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,14 @@ def propagate(layers, input_keys, inputs: list[InputFacts], cast_fact: QFact | N
     for d in layers:
         xs = [types.get(k, FLOAT) for k in d.in_keys]
         start = len(warnings)
+        iqw = []
+        if d.input_facts:  # the layer quantizes its inputs itself (HGQ2)
+            iqw = input_quantizer_warnings(d, xs)
+            warnings.extend(iqw)
+            xs = list(d.input_facts)
         f, w = _layer(d, xs, warnings)
+        if iqw:
+            f = dataclasses.replace(f, warnings=tuple(iqw) + f.warnings)
         if cast_fact is not None and f.output_type.is_float:
             f = _typed(f, cast_fact)
             warnings[start:] = [_retyped(m, cast_fact) for m in warnings[start:]]
@@ -59,6 +68,34 @@ def propagate(layers, input_keys, inputs: list[InputFacts], cast_fact: QFact | N
     if not any(f.operations for f in facts):
         warnings.append("the model has no multiply-accumulate layers (Dense/Conv): nothing to size")
     return facts, warnings, work
+
+
+def input_quantizer_warnings(d, upstream: list[QFact]) -> list[str]:
+    """What a reviewer must know of a layer's own input quantizers (HGQ2).
+
+    A WRAP quantizer's integer bits come from a calibration, not a
+    guarantee: where the exact range reaching it is wider, a value outside
+    wraps silently.  Elements of width 0 pass nothing.
+    """
+    out = []
+    for j, (fact, (lo, hi, _), bw) in enumerate(zip(d.input_facts, d.input_maps,
+                                                  [b for b in d.bit_widths if b.role.startswith("input")])):
+        which = "input quantizer" if len(d.input_facts) == 1 else f"input quantizer {j}"
+        up = upstream[j] if j < len(upstream) else FLOAT
+        if bw.overflow_mode == "WRAP" and not up.is_float and up.min is not None:
+            short = int(np.count_nonzero((lo > up.min) | (hi < up.max)))
+            if short:
+                out.append(f"{d.name}: {which} is WRAP, its integer bits calibrated "
+                           f"(trace_minmax): {short} of {lo.size} elements are narrower than the "
+                           f"exact range reaching them [{up.min:g}, {up.max:g}], and a value "
+                           "outside wraps silently")
+        elif bw.overflow_mode == "WRAP" and up.is_float:
+            out.append(f"{d.name}: {which} is WRAP, its integer bits calibrated (trace_minmax): "
+                       "an input outside the calibrated range wraps silently")
+        if bw.pruned:
+            out.append(f"{d.name}: {which}: {bw.pruned} of {bw.elements} elements have width 0 "
+                       "(pruned inputs: they pass 0)")
+    return out
 
 
 def _typed(f: LayerFacts, t: QFact) -> LayerFacts:
@@ -94,7 +131,7 @@ def _layer(d, xs: list[QFact], warnings: list[str]):
                       output_shape=d.out_shape, quantizers=tuple(quants + [("output", out_t)]),
                       operations=tuple(opl), counts=counts, output_type=out_t,
                       histograms=tuple(hists), warnings=tuple(warns),
-                      activation=d.activation), work
+                      activation=d.activation, bit_widths=tuple(d.bit_widths)), work
 
 
 def _weight_layer(d, x: QFact, warns: list[str]):
@@ -113,10 +150,21 @@ def _weight_layer(d, x: QFact, warns: list[str]):
     if d.class_name == "QConv1D" and d.config.get("padding") == "causal":
         warns.append(f"{name}: qkeras-v3 QConv1D cannot run padding='causal' (keras.ops.conv "
                      "rejects it at call time); counts and bound assume causal zero padding")
+    if d.input_maps:  # every input element has its own range (HGQ2)
+        from .hgq import accumulator_frac
+
+        lo, hi, f_map = d.input_maps[0]
+        elementwise = d.class_name == "QBatchNormalization"
+        stacks = (lo, hi) if elementwise else tuple(
+            window_stack(m, d, parts[0].kernel.shape) for m in (lo, hi))
+        parts[0] = dataclasses.replace(parts[0], maps=stacks, elementwise=elementwise,
+                                       map_frac=accumulator_frac(d, d.kernels[0].values, f_map))
     opl, bounds = ops.operations(parts, x, name)
     a = d.activation
     if is_quantizer(a):
         out_t = a
+    elif a is not None and a.config == "relu" and d.library == "hgq2" and bounds[-1].lo is not None:
+        out_t = relu(output_type(parts[-1], bounds[-1], f"{name} accumulator"))
     elif is_linear(a):
         last = bounds[-1]
         out_t = output_type(parts[-1], last, f"{name} accumulator") if last.lo is not None else FLOAT
@@ -124,7 +172,12 @@ def _weight_layer(d, x: QFact, warns: list[str]):
         out_t = float_fact(a.config)
         warns.append(f"{name}: activation {a.config!r} is not a quantizer: output treated as float")
     hists = tuple(k.histogram for k in d.kernels if k.histogram is not None)
-    return out_t, opl, ops.counts(parts, opl), hists, WeightLayer(tuple(parts), tuple(bounds))
+    counts = ops.counts(parts, opl)
+    if d.bops is not None:  # per-element widths (HGQ2): their own sums
+        stored = {b.role: b.total_bits for b in d.bit_widths}
+        counts = dataclasses.replace(counts, bops=d.bops, weight_bits=stored.get("kernel", 0),
+                                     bias_bits=stored.get("bias", 0))
+    return out_t, opl, counts, hists, WeightLayer(tuple(parts), tuple(bounds))
 
 
 def totals(layers: list[LayerFacts]) -> Totals:

@@ -50,11 +50,18 @@ class LayerData:
     average_factor: float | None = None
     params: int = 0
     notes: tuple[str, ...] = ()
+    # HGQ2 (:mod:`.hgq`): the library, each input quantizer's per-element (min, max)
+    # maps and fact, the per-element quantizers' widths, and the exact bit operations
+    library: str = "qkeras"
+    input_maps: tuple = field(default=(), compare=False)
+    input_facts: tuple[QFact, ...] = ()
+    bit_widths: tuple = ()
+    bops: int | None = None
 
     @property
     def kind(self) -> LayerKind:
         """The registry entry of the class (layers.UNKNOWN when it has none)."""
-        return kind_of(self.class_name)
+        return kind_of(self.class_name, self.library)
 
     @property
     def in_shape(self) -> tuple:

@@ -34,6 +34,43 @@ def load_file(path: str, opts: LoadOptions = LoadOptions()):
     return load(path, unsafe=opts.unsafe_load, weights=opts.weights, custom=custom)
 
 
+def hgq2_file(path: str) -> bool:
+    """True for a ``.keras`` archive whose config holds HGQ2 layers (read without Keras)."""
+    import json
+    import zipfile
+
+    from .hgq2 import is_hgq2_config
+    from .vet import MAX_JSON
+
+    if not path.lower().endswith(".keras") or not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("config.json")
+            if info.file_size > MAX_JSON:
+                return False
+            return is_hgq2_config(json.loads(z.read("config.json")))
+    except (KeyError, ValueError, OSError, RecursionError, zipfile.BadZipFile, EOFError):
+        return False
+
+
+def load_hgq2(path: str, opts: LoadOptions = LoadOptions()):
+    """An HGQ2 archive vetted and read directly (:mod:`.hgq2`): nothing in it is imported or run.
+
+    Raises:
+        QReportError: the file fails the checks or holds what qreport does not read.
+    """
+    from .hgq2 import read_hgq2
+    from .vet import check_model_path
+
+    if opts.custom_objects or opts.weights:
+        raise QReportError(f"{path}: an HGQ2 model is read directly; "
+                           f"{spelling('custom_objects').split()[0]} and "
+                           f"{spelling('weights').split()[0]} do not apply")
+    vetted = check_model_path(path, allow=("hgq",))
+    return read_hgq2(path, vetted.config)
+
+
 def examples() -> dict[str, str]:
     """Bundled example models: name -> path inside the installed package."""
     root = resources.files("qreport.bundled")

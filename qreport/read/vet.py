@@ -58,7 +58,7 @@ def _config_json(raw, path: str, what: str) -> dict:
         raise QReportError(f"{path}: {what} is not valid JSON ({exc})") from None
 
 
-def check_model_path(path: str, unsafe: bool = False, custom=()) -> Vetted:
+def check_model_path(path: str, unsafe: bool = False, custom=(), allow=()) -> Vetted:
     """Cheap checks before Keras is imported.
 
     Raises:
@@ -97,7 +97,7 @@ def check_model_path(path: str, unsafe: bool = False, custom=()) -> Vetted:
                 raise QReportError(f"{path}: archive inflates to {total / 2**30:.1f} GiB "
                                    f"({total / packed:.0f}x its size); refused as a likely zip bomb")
             config = _config_json(z.read("config.json"), path, "config.json")
-        vet_config(config, path, unsafe, custom)
+        vet_config(config, path, unsafe, custom, allow)
         if "model.weights.h5" not in names:
             return Vetted(config, None)
         probe(path, "model.weights.h5", f"{path}: model.weights.h5")
@@ -146,7 +146,7 @@ def read_architecture(path: str) -> dict:
 
 
 
-def vet_config(config, path: str, unsafe: bool = False, custom=()) -> None:
+def vet_config(config, path: str, unsafe: bool = False, custom=(), allow=()) -> None:
     """Refuse a model config that reaches outside Keras/QKeras, or is absurd, before Keras reads it.
 
     QKeras turns quantizer strings into objects with its own parser, which
@@ -177,7 +177,8 @@ def vet_config(config, path: str, unsafe: bool = False, custom=()) -> None:
                                        f"runs arbitrary code; refused in safe mode ({unsafe_hint})")
                 continue  # trusted by the user: its code (and its module) are its own
             mod, cls = node.get("module"), node.get("class_name")
-            if isinstance(mod, str) and mod.split(".")[0] not in ALLOWED_MODULES and cls not in custom:
+            if isinstance(mod, str) and mod.split(".")[0] not in ALLOWED_MODULES + tuple(allow) \
+                    and cls not in custom:
                 what = f"the class {cls!r} from module {mod!r}" if isinstance(cls, str) else f"module {mod!r}"
                 raise QReportError(f"{path}: the model config refers to {what}{where}; qreport "
                                    "loads Keras and QKeras classes, and others only from a file "

@@ -62,6 +62,12 @@ def layer_charts(l: LayerFacts, chart) -> tuple[Markup, ...]:
                 (" (unscaled)" if q is not None and (q.scale or "").startswith("per-channel") else "")
         out.append(chart(svgplot.weight_histogram(
             h.values, h.counts, q.lsb if q is not None else None, title), title))
+    for b in l.bit_widths:
+        title = f"trained {b.role} widths ({b.q_type}, {b.overflow_mode})"
+        out.append(chart(svgplot.bar_chart(
+            list(b.widths), list(b.counts), 0.8, title=title,
+            xlabel="stored width k+i+f (bits; 0 = pruned)", ylabel="elements", integer_x=True,
+            fill=svgplot.FILLS[2]), title))
     for o in l.operations:
         a = o.accumulator
         if a.per_channel_width:

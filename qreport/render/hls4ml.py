@@ -55,6 +55,8 @@ def hls4ml_yaml(facts: ModelFacts, prov: Provenance) -> str:
     Returns:
         YAML text, the same bytes for the same model on any machine.
     """
+    if facts.library == "hgq2":
+        return _hgq2_yaml(facts, prov)
     nodes = hls4ml_nodes(facts)
     out = [
         f"# hls4ml configuration for {_comment(prov.name)}, written by qreport "
@@ -84,4 +86,34 @@ def hls4ml_yaml(facts: ModelFacts, prov: Provenance) -> str:
             if s.value == "auto" and s.why:
                 line += f"  # {_comment(s.why)}"
             out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _hgq2_yaml(facts: ModelFacts, prov: Provenance) -> str:
+    """An HGQ2 model's configuration: the design only, no precision overrides.
+
+    hls4ml derives an HGQ2 model's types itself (its BitExact pass, from the
+    trained formats and the weights); HGQ2 warns against overriding them.  The
+    comments give, per layer, what it derives beside qreport's exact bound.
+    """
+    out = [
+        f"# hls4ml configuration for {_comment(prov.name)} (HGQ2), written by qreport "
+        f"{_comment(prov.qreport or '?')}",
+        f"# model: {_comment(prov.file)}  sha256 {prov.sha256}",
+        "# hls_config for hls4ml.converters.convert_from_keras_model (hls4ml 1.3.0).",
+        "# No precision overrides: hls4ml's BitExact pass derives every type of an HGQ2",
+        "# model from its trained formats and weights. What it derives for each",
+        "# accumulator, beside qreport's exact bound:",
+    ]
+    for l in facts.layers:
+        a = l.accumulator
+        if a is not None and l.hls4ml_type:
+            b = a.bound.fixed if a.bound is not None and a.bound.fixed else "none"
+            same = "the same" if b.replace("ap_", "") == l.hls4ml_type else "differs"
+            out.append(f"#   {_comment(l.name)}: accum_t {l.hls4ml_type}; exact bound {b} ({same})")
+    out += ["Model:",
+            f"  ReuseFactor: {_design(facts)[1]}",
+            f"  Strategy: {_design(facts)[0]}",
+            "  BramFactor: 1000000000",
+            "  TraceOutput: false"]
     return "\n".join(out) + "\n"

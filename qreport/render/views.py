@@ -119,6 +119,16 @@ class LayerView:
     mac: bool
     sheet: bool
     hardware: LayerHardwareView | None = None   # weight layers: what hls4ml instantiates
+    formats: tuple[tuple[str, ...], ...] = ()    # HGQ2: one row per per-element quantizer
+    hls4ml_type: str = ""                        # HGQ2: the accum_t hls4ml's BitExact derives
+
+
+def _format_row(b) -> tuple[str, ...]:
+    """A per-element quantizer's row: role, modes, elements, pruned, narrowest … widest, bits."""
+    ch = f" ({b.pruned_channels} channels)" if b.pruned_channels else ""
+    span = f"{b.narrowest} … {b.widest}" if b.widest else "all pruned"
+    return (b.role, f"{b.q_type} {b.round_mode} {b.overflow_mode}", T.integer(b.elements),
+            T.integer(b.pruned) + ch, span, T.integer(b.total_bits))
 
 
 @dataclass(frozen=True)
@@ -229,7 +239,8 @@ def layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
         macs=row[0], weights=row[1], weight_bits=row[2],
         acc=T.accumulator_cell(l), inferred=T.inferred_cell(l),
         saved=T.saved_cell(l),
-        mac=bool(l.operations), sheet=sheet, hardware=layer_block(l))
+        mac=bool(l.operations), sheet=sheet, hardware=layer_block(l),
+        formats=tuple(_format_row(b) for b in l.bit_widths), hls4ml_type=l.hls4ml_type or "")
 
 
 SHEETS = ("all", "mac", "none")
