@@ -280,6 +280,9 @@ def read_hgq2(path: str, config: dict) -> RawModel:
                 inputs.append((name, (None,) + tuple(shape[1:])))
                 continue
             quants = {}
+            if reg.startswith("hgq>") and c.get("enable_oq", False):
+                raise _fail(path, f"layer {name!r}: output quantizers (enable_oq) are not "
+                                  "supported: qreport would report the unquantized output")
             if reg.startswith("hgq>"):
                 if c.get("enable_iq", True):
                     if "iq_confs" in c:
@@ -297,12 +300,10 @@ def read_hgq2(path: str, config: dict) -> RawModel:
                     else:
                         quants["iq"] = _quantizer(c.get("iq_conf"), _group(g, "iq", name, path),
                                                   f"layer {name!r} input quantizer", path)
-                for key, conf_key in (("kq", "kq_conf"), ("bq", "bq_conf"), ("oq", "oq_conf")):
-                    if key == "oq" and not c.get("enable_oq", False):
-                        continue
+                for key, conf_key in (("kq", "kq_conf"), ("bq", "bq_conf")):
                     if key == "bq" and not c.get("use_bias", True):
                         continue
-                    if c.get(conf_key) is not None or key == "oq":
+                    if c.get(conf_key) is not None:
                         quants[key] = _quantizer(c.get(conf_key), _group(g, key, name, path),
                                                  f"layer {name!r} {key}", path)
             weights = _weights(cls, c, _layer_vars(g, path, name), path, name) if reg else {}
