@@ -20,7 +20,6 @@ Nothing here reads a file or imports Keras.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -78,12 +77,6 @@ def quantize(q, x: np.ndarray, k, i, f, weight: bool = False) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         out = fn(x, k.astype(np.float64), i.astype(np.float64), f.astype(np.float64))
     return np.where(k + i + f > 0, out, 0.0)
-
-
-def format_name(k: int, i: int, f: int) -> str:
-    """hls4ml's spelling of a kif format."""
-    b = k + i + f
-    return f"{'' if k else 'u'}fixed<{b},{k + i}>" if b > 0 else "pruned (0 bits)"
 
 
 def bit_widths(role: str, q, k, i, f, lo, hi, channel_axis: int | None = None) -> BitWidths:
@@ -300,12 +293,10 @@ def _bops(raw, in_map, kern, dists, config, in_shape, out) -> int:
 
     lo, hi, k, i, f = in_map
     bx = widths(lo, hi, k, i, f).astype(np.float64)
-    bw_dist = next(b for b in dists if b.role == "kernel")
     q = raw.quantizers["kq"]
     kk, ki, kf = broadcast(q, q.k.shape, raw.name)
     klo, khi = element_range(q, kk, ki, kf)
     bw = widths(klo, khi, kk, ki, kf).astype(np.float64)
-    del bw_dist
     if raw.class_name == "QBatchNormalization":
         return int((bx * bw.reshape(-1)).sum())
     d = SimpleNamespace(config=config, out_shape=out)
@@ -400,15 +391,12 @@ def _linear_kif(d, kif_in):
         a, c = lo * s, hi * s
         olo, ohi, od = np.minimum(a, c), np.maximum(a, c), delta * np.ldexp(1.0, -_minimal_f(s))
     else:
-        from .geometry import window_stack
+        from .geometry import map_sums, window_stack
 
         lo_w, hi_w, d_w = (window_stack(m, d, w.shape) for m in (lo, hi, delta))
         wd = np.ldexp(1.0, -_minimal_f(w))
         n = w.ndim - 1
-        axes = (tuple(range(lo_w.ndim - n, lo_w.ndim)), tuple(range(n)))
-        wp, wn = np.maximum(w, 0), np.minimum(w, 0)
-        ohi = np.tensordot(hi_w, wp, axes) + np.tensordot(lo_w, wn, axes)
-        olo = np.tensordot(lo_w, wp, axes) + np.tensordot(hi_w, wn, axes)
+        olo, ohi = map_sums(lo_w, hi_w, w)
         prod = d_w[..., None] * wd            # (…, taps…, C_in, C_out)
         prod = np.where(prod == 0, np.inf, prod)
         od = prod.reshape(prod.shape[:lo_w.ndim - n] + (-1, w.shape[-1])).min(axis=-2)
@@ -418,7 +406,7 @@ def _linear_kif(d, kif_in):
     return _to_kif(olo, ohi, od)
 
 
-def hls4ml_accumulators(data: list[LayerData], raw_layers, input_keys) -> dict[str, str]:
+def hls4ml_accumulators(data: list[LayerData], raw_layers) -> dict[str, str]:
     """{layer: the accum_t (or output type) hls4ml 1.3.0's BitExact pass derives for it}.
 
     The pass's own rules, element by element: an untrusted input is
@@ -498,8 +486,6 @@ def accumulator_frac(d: LayerData, kernel: np.ndarray, f_map: np.ndarray) -> int
     stack = window_stack(f_map.astype(np.float64), d, kernel.shape) if kernel.ndim > 2 else f_map
     n = kernel.ndim - 1
     per_tap = stack.reshape((-1,) + stack.shape[stack.ndim - n:]).max(axis=0)  # (taps…, C_in)
-    if stack.ndim == n and kernel.ndim == 2:
-        per_tap = stack.reshape(-1, stack.shape[-1]).max(axis=0)
     top = float((per_tap[..., None] + wf).max())
     return int(top) if top > -10**5 else None
 

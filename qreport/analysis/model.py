@@ -131,7 +131,7 @@ def analyse_hgq2(raw, design: Design = Design(), progress=None) -> ModelFacts:
 
     inputs, input_keys, data = read_layers(raw)
     layers, warnings, work = propagate(data, input_keys, inputs)
-    derived = hls4ml_accumulators(data, raw.layers, input_keys)
+    derived = hls4ml_accumulators(data, raw.layers)
     out = []
     for l in layers:
         t = derived.get(l.name)

@@ -22,7 +22,6 @@ error (:class:`~qreport.errors.QReportError`).
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 from dataclasses import dataclass, field
