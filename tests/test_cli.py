@@ -204,6 +204,7 @@ def test_wheel_ships_templates_schema_and_examples(tmp_path):
     whl = next(tmp_path.glob("qreport-*.whl"))
     names = zipfile.ZipFile(whl).namelist()
     for want in ("qreport/templates/report.html", "qreport/templates/report.css",
+                 "qreport/templates/screen.css", "qreport/templates/table.js",
                  "qreport/schema/qreport-1.schema.json", "qreport/bundled/cnn.keras"):
         assert want in names, want
     target = tmp_path / "site"

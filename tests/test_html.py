@@ -1,6 +1,7 @@
 """HTML datasheet: gold files, determinism, escaping, self-containment."""
 
 import json
+from html import unescape as html_unescape
 import os
 import re
 
@@ -46,7 +47,19 @@ def test_self_contained_no_external_references(example_paths):
     html = _html(example_paths["cnn"])
     assert not re.search(r'(src|href)="(https?:|//|file:)', html)
     assert "<link" not in html and "@import" not in html
-    assert "<script" in html and html.count("<script") == 1  # only the JSON data block
+    # two script elements: the JSON data block, and the shipped table script, byte for byte,
+    # which the Content-Security-Policy lets run (its hash) and nothing else
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert [a for a, _ in scripts] == [' type="application/json" id="qreport-data"', ""]
+    js = (ROOT / "templates" / "table.js").read_text() if hasattr(ROOT, "joinpath") else \
+        open(os.path.join(ROOT, "templates", "table.js")).read()
+    assert scripts[1][1] == js
+    import base64
+    import hashlib
+    digest = base64.b64encode(hashlib.sha256(js.encode()).digest()).decode()
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1)
+    csp = html_unescape(csp)
+    assert f"script-src 'sha256-{digest}'" in csp and "default-src 'none'" in csp
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids)), "duplicate ids across inline SVGs"
 

@@ -237,7 +237,7 @@ def test_same_bytes_every_time_on_both_subsetting_paths(analysed, monkeypatch):
     c = render(facts, meta, "pdf")
     assert a == b == c
     # the embedded font programs carry the fonts' own date, not the time of the run
-    original = {TTFont(f"{M._font_dir()}/{f}")["head"].modified for f in M.FONTS.values()}
+    original = {TTFont(f"{M.font_dir()}/{f}")["head"].modified for f in M.FONTS.values()}
     r = C.reader(a)
     seen = 0
     for p in r.pages:

@@ -94,11 +94,12 @@ class ComparePage:
     note: str
     budget: bool
     json: Markup | None
+    script: object = None        # views.TableScript on screen: the table's sort script and its CSP
 
 
 def page(c: Comparison, data: dict | None, media: str, qreport: str) -> ComparePage:
     from .svgplot import scatter
-    from .views import script_json
+    from .views import script_json, table_script
 
     pts = [(r.figure(c.x), r.figure(c.y), r.name, r.pareto) for r in c.rows
            if r.figure(c.x) is not None and r.figure(c.y) is not None]
@@ -113,7 +114,8 @@ def page(c: Comparison, data: dict | None, media: str, qreport: str) -> CompareP
         headings=tuple(heading(k) for k, _, _ in FIGURES), rows=rows, chart=Markup(svg),
         note=f"Pareto front of {heading(c.x)} and {heading(c.y)} (both costs: lower is better): "
              f"{front}.", budget=c.budget is not None,
-        json=Markup(script_json(data)) if data is not None else None)
+        json=Markup(script_json(data)) if data is not None else None,
+        script=table_script() if media == "screen" else None)
 
 
 def html(c: Comparison, data: dict | None, media: str = "screen", qreport: str = "",

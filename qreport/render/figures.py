@@ -76,6 +76,13 @@ def layer_charts(l: LayerFacts, chart) -> tuple[Markup, ...]:
     return tuple(out)
 
 
+def _view(title: str, drawn: tuple[str, str], chart) -> ChartView:
+    """A model chart with its caption: the title, and how its rows are grouped if they are."""
+    svg, note = drawn
+    caption = f"{title} ({note})" if note else title
+    return ChartView(caption, chart(svg, title), half=True)
+
+
 def model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
     ops_layers = [l for l in facts.layers if l.operations]
     if not ops_layers:
@@ -83,20 +90,19 @@ def model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
     names = [l.name for l in ops_layers]
     op_names = [k for k, _ in facts.totals.macs_by_operation]
     table = [[sum(o.macs for o in l.operations if o.name == k) for k in op_names] for l in ops_layers]
-    t1, t2 = "MACs per layer, by operation type", "Parameter memory per layer"
     spent = [l for l in facts.layers if l.energy is not None and l.energy.total > 0]
     parts = [p for p in T.ENERGY_PARTS if any(getattr(l.energy, p[1]) for l in spent)]
-    t4 = "Energy per layer (estimate)"
     # two by two: the work (MACs, energy), then the storage (memory, bit widths)
-    out = [ChartView(t1, chart(charts.macs_by_layer(names, op_names, table, "m1", width=HALF), t1),
-                     half=True),
-           ChartView(t4, chart(charts.stacked_by_layer(
+    out = [_view("MACs per layer, by operation type", charts.stacked_by_layer(
+               names, op_names, table, "multiply-accumulates per inference (MACs)", width=HALF), chart),
+           *([_view("Energy per layer (estimate)", charts.stacked_by_layer(
                [l.name for l in spent], [p[0] for p in parts],
                [[getattr(l.energy, p[1]) for p in parts] for l in spent],
-               "energy per inference (pJ)", "m4", width=HALF), t4), half=True),
-           ChartView(t2, chart(charts.memory_by_layer(
-               names, [l.counts.weight_bits for l in ops_layers],
-               [l.counts.bias_bits for l in ops_layers], "m2", width=HALF), t2), half=True)]
+               "energy per inference (pJ)", width=HALF), chart)] if spent else []),
+           _view("Parameter memory per layer", charts.stacked_by_layer(
+               names, ["weights", "bias"],
+               [[l.counts.weight_bits, l.counts.bias_bits] for l in ops_layers],
+               "parameter memory (bits)", width=HALF), chart)]
     labels, series = [], {"weight bits": [], "input bits": [], "accumulator (bound)": [],
                           "accumulator (type)": [], "accumulator (sampled)": []}
     for l in ops_layers:
@@ -108,9 +114,7 @@ def model_charts(facts: ModelFacts, chart) -> tuple[ChartView, ...]:
             series["accumulator (bound)"].append(a.bound.width if a.bound else None)
             series["accumulator (type)"].append(a.type.width if a.type else None)
             series["accumulator (sampled)"].append(a.sampled.width if a.sampled else None)
-    t3 = "Bit widths per operation"
-    out.append(ChartView(t3, chart(charts.bit_profile(labels, series, "m3", width=HALF), t3),
-                         half=True))
+    out.append(_view("Bit widths per operation", charts.bit_profile(labels, series, width=HALF), chart))
     return tuple(out)
 
 
@@ -124,5 +128,5 @@ def hardware_chart(facts: ModelFacts, chart) -> ChartView | None:
                                 if any(l.hardware.lut_saved for l in hw) else [])
     rows = [[l.hardware.lut] + ([max(l.hardware.lut_saved or 0, 0)] if len(parts) > 1 else [])
             for l in hw]
-    return ChartView(title, chart(charts.stacked_by_layer(
-        [l.name for l in hw], parts, rows, "LUTs (estimate)", "m5", width=HALF), title), half=True)
+    return _view(title, charts.stacked_by_layer([l.name for l in hw], parts, rows, "LUTs (estimate)",
+                                                width=HALF), chart)

@@ -59,7 +59,9 @@ def render_html(facts: ModelFacts, prov: Provenance, data: dict, media: str = "s
 
 def page_css_for(media: str, paper: str) -> Markup:
     css = _template_source("report.css")
-    if media == "pdf":
+    if media != "pdf":
+        css += _template_source("screen.css")
+    else:
         css = font_css() + "\n" + page_css(paper) + "\n" + css + _template_source("print.css")
     return Markup(css)
 

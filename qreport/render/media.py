@@ -46,16 +46,21 @@ ALWAYS = "".join(chr(c) for c in range(0x20, 0x7F)) + \
     "\u00a0\u2009\u2026\u2013\u2014\u2212\u00d7\u00b7\u2192\u2022\u25e6\u25aa"
 
 
-def _font_dir() -> str:
-    import matplotlib
+def font_dir() -> str:
+    """Where the DejaVu fonts are: Matplotlib's data directory, found without
+    importing Matplotlib (which qreport otherwise never imports)."""
+    import importlib.util
 
-    return os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib (which ships the DejaVu fonts) is not installed")
+    return os.path.join(list(spec.submodule_search_locations)[0], "mpl-data", "fonts", "ttf")
 
 
 def _full_fonts() -> dict[str, bytes]:
     out = {}
     for name, f in FONTS.items():
-        with open(os.path.join(_font_dir(), f), "rb") as fh:
+        with open(os.path.join(font_dir(), f), "rb") as fh:
             out[name] = fh.read()
     return out
 
@@ -74,7 +79,7 @@ def subset_fonts(text: str) -> dict[str, bytes]:
     unicodes = sorted({ord(c) for c in set(text) | set(ALWAYS)})
     out = {}
     for name, f in FONTS.items():
-        font = TTFont(os.path.join(_font_dir(), f), recalcTimestamp=False, lazy=True)
+        font = TTFont(os.path.join(font_dir(), f), recalcTimestamp=False, lazy=True)
         opts = subset.Options()
         opts.hinting = False
         opts.notdef_outline = True

@@ -6,15 +6,15 @@ a 1280-channel layer is 1280 artists), which made the HTML report of a
 MobileNet-sized model take 4x the time of loading it.  These charts are
 the same look (DejaVu Sans, the palette and sizes of charts.py) drawn as
 one <path> for all bars: well under a millisecond each, a few KB, and
-byte-for-byte deterministic.  The model-level charts stay Matplotlib.
+byte-for-byte deterministic.  The model-level charts (:mod:`.charts`) are
+drawn the same way.
 """
 
 from __future__ import annotations
 
-import math
 from html import escape
 
-from .charts import EDGE, FILLS
+from .charts import EDGE, FILLS, nice_ticks
 from .text import MINUS, si
 
 W, H = 245.0, 150.0            # points, like a 3.4 x 2.08 inch Matplotlib figure
@@ -25,23 +25,6 @@ FONT = "font-family:'DejaVu Sans';"
 def _fmt(v: float) -> str:
     s = f"{v:.2f}".rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
-
-
-def nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[float]:
-    """Round tick values covering [lo, hi] (the usual 1-2-5 steps)."""
-    if hi <= lo:
-        hi = lo + 1.0
-    raw = (hi - lo) / max(n - 1, 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    if integer:
-        step = max(1.0, math.ceil(step))
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks, t = [], first
-    while t <= hi + step * 1e-9:
-        ticks.append(0.0 if abs(t) < step * 1e-9 else t)
-        t += step
-    return ticks
 
 
 def _label(v: float) -> str:

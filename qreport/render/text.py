@@ -64,6 +64,14 @@ def shape(s) -> str:
     return "(" + ", ".join("N" if d is None else str(d) for d in s) + ")"
 
 
+def dims(s) -> str:
+    """A tensor shape per sample, for a table: ``112×112×32`` (the batch axis left out)."""
+    d = list(s)
+    if d and d[0] is None:
+        d = d[1:]
+    return "\u00d7".join("?" if v is None else str(v) for v in d) or "1"
+
+
 def kib(bits: int) -> str:
     """Memory in KiB (1 KiB = 8192 bits), two decimals."""
     return f"{bits / 8192:,.2f} KiB"

@@ -119,8 +119,43 @@ class LayerView:
     mac: bool
     sheet: bool
     hardware: LayerHardwareView | None = None   # weight layers: what hls4ml instantiates
+    input_dims: str = ""                         # the layer table's shapes, per sample
+    output_dims: str = ""
+    keys: SortKeys | None = None                 # the layer table's sort and filter values
     formats: tuple[tuple[str, ...], ...] = ()    # HGQ2: one row per per-element quantizer
     hls4ml_type: str = ""                        # HGQ2: the accum_t hls4ml's BitExact derives
+
+
+@dataclass(frozen=True)
+class SortKeys:
+    """A layer-table row's numbers for sorting and filtering (``data-v``; "" when none).
+
+    Widths are in bits; a float accumulator (or one with no fixed width)
+    counts as 32, so ``acc>20`` finds it.
+    """
+
+    macs: str
+    weights: str
+    weight_bits: str
+    acc: str
+    inferred: str
+    saved: str
+
+
+def _width_key(r) -> str:
+    if r is None:
+        return ""
+    return str(r.width if r.width is not None else 32)
+
+
+def sort_keys(l: LayerFacts) -> SortKeys:
+    c, a = l.counts, l.accumulator
+    return SortKeys(
+        macs=str(c.macs) if c else "", weights=str(c.weights) if c else "",
+        weight_bits=str(c.weight_bits) if c else "",
+        acc=_width_key(a.bound if a is not None else None),
+        inferred=_width_key(a.type if a is not None else None),
+        saved=str(l.operations[-1].bits_saved) if l.operations and l.operations[-1].bits_saved is not None else "")
 
 
 def _format_row(b) -> tuple[str, ...]:
@@ -175,6 +210,30 @@ class Page(PrintPage):
     kind: str = "datasheet"
     hardware: HardwareView | None = None
     hardware_chart: ChartView | None = None
+    script: TableScript | None = None      # screen: the sort/filter script and its CSP hash
+
+
+@dataclass(frozen=True)
+class TableScript:
+    """The one script a screen report runs (templates/table.js, sorting and
+    filtering the tables from the DOM), and the Content-Security-Policy that
+    lets it, and nothing else, run: no other script, no network, no file."""
+
+    code: Markup
+    csp: str
+
+
+def table_script() -> TableScript:
+    import base64
+    import hashlib
+    from importlib import resources
+
+    code = resources.files("qreport.templates").joinpath("table.js").read_text(encoding="utf-8")
+    if "</" in code:
+        raise ValueError("table.js must not contain '</'")
+    digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
+    return TableScript(Markup(code), f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                     f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
 
 
 def _qrow(role: str, f: QFact) -> QuantizerRow:
@@ -229,7 +288,8 @@ def layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
     return LayerView(
         id=f"layer-{i}", number=str(i + 1), name=l.name, class_name=l.class_name,
         inputs=", ".join(l.inputs) or "—", input_shape=T.shape(l.input_shape),
-        output_shape=T.shape(l.output_shape),
+        output_shape=T.shape(l.output_shape), input_dims=T.dims(l.input_shape),
+        output_dims=T.dims(l.output_shape),
         quantizers=tuple(_qrow(role, f) for role, f in l.quantizers),
         operations=tuple(_op_view(o, macs.get(o.part)) for o in l.operations),
         counts=counts, energy=T.energy_parts(l.energy),
@@ -239,7 +299,7 @@ def layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
         macs=row[0], weights=row[1], weight_bits=row[2],
         acc=T.accumulator_cell(l), inferred=T.inferred_cell(l),
         saved=T.saved_cell(l),
-        mac=bool(l.operations), sheet=sheet, hardware=layer_block(l),
+        mac=bool(l.operations), sheet=sheet, hardware=layer_block(l), keys=sort_keys(l),
         formats=tuple(_format_row(b) for b in l.bit_widths), hls4ml_type=l.hls4ml_type or "")
 
 
@@ -288,9 +348,10 @@ def page_data(facts: ModelFacts, prov: Provenance, data: dict | None, media: str
         sheets_note=sheets_note(facts, sheets),
         charts=model_charts(facts, chart) if chart is not None else (),
         # a short contents shares the cover's page instead of starting one
-        toc_class="short" if len(shown) <= 20 else "",
+        toc_class="short" if len(shown) <= 20 else "long" if len(shown) > 60 else "",
         hardware=hardware_view(facts, {v.name: v.id for v in shown}),
         hardware_chart=hardware_chart(facts, chart) if chart is not None else None,
+        script=table_script() if media == "screen" else None,
         json=Markup(script_json(data)) if data is not None else None)
 
 
