@@ -105,6 +105,11 @@ def page(c: Comparison, data: dict | None, media: str, qreport: str) -> CompareP
            if r.figure(c.x) is not None and r.figure(c.y) is not None]
     svg = scatter(pts, title=f"{heading(c.y)} against {heading(c.x)}", xlabel=heading(c.x),
                   ylabel=heading(c.y))
+    if media == "pdf":
+        from .charts import unanchor
+        from .media import print_fonts
+
+        svg = unanchor(print_fonts(svg))
     rows = tuple(RowView(r.name, r.file,
                          tuple(("" if v is None else repr(v), cell(k, v)) for k, v in r.figures),
                          r.pareto, _verdict(r), r.violations) for r in c.rows)

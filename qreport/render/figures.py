@@ -38,7 +38,7 @@ class Charts:
     def __call__(self, svg: str, alt: str) -> Markup:
         if self.inline:
             return Markup(svg)
-        svg = print_fonts(svg)
+        svg = charts.unanchor(print_fonts(svg))
         name = f"charts/{len(self.assets)}.svg"
         self.assets[name] = svg.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ', 1) \
             .encode() if "xmlns:xlink" not in svg else svg.encode()

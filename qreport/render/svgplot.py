@@ -12,14 +12,11 @@ drawn the same way.
 
 from __future__ import annotations
 
-from html import escape
-
-from .charts import EDGE, FILLS, nice_ticks
+from .charts import EDGE, FILLS, nice_ticks, text
 from .text import MINUS, si
 
 W, H = 245.0, 150.0            # points, like a 3.4 x 2.08 inch Matplotlib figure
 LEFT, RIGHT, TOP, BOTTOM = 38.0, 8.0, 20.0, 32.0
-FONT = "font-family:'DejaVu Sans';"
 
 
 def _fmt(v: float) -> str:
@@ -39,7 +36,7 @@ def _y_grid(ticks, sy, pw: float) -> list[str]:
     for t in ticks:
         y = sy(t)
         out.append(f'<path d="M{LEFT:.2f} {y:.2f}H{LEFT + pw:.2f}" stroke="#e4e4e4" stroke-width="0.5"/>')
-        out.append(f'<text x="{LEFT - 4:.2f}" y="{y + 2.6:.2f}" text-anchor="end" style="{FONT}font-size:7.5px">{_label(t)}</text>')
+        out.append(text(LEFT - 4, y + 2.6, _label(t), 7.5, "end"))
     return out
 
 
@@ -83,7 +80,7 @@ def bar_chart(xs: list[float], heights: list[float], bar_width: float, *, title:
     if hline is not None:
         y = sy(hline)
         out.append(f'<path d="M{LEFT:.2f} {y:.2f}H{LEFT + pw:.2f}" stroke="{EDGE}" stroke-width="0.8" stroke-dasharray="3 2"/>')
-        out.append(f'<text x="{LEFT + pw:.2f}" y="{y - 2.5:.2f}" text-anchor="end" style="{FONT}font-size:7px">{escape(hline_label)}</text>')
+        out.append(text(LEFT + pw, y - 2.5, hline_label, 7, "end"))
     # axes
     out.append(f'<path d="M{LEFT:.2f} {TOP:.2f}V{TOP + ph:.2f}H{LEFT + pw:.2f}" fill="none" stroke="#444444" stroke-width="0.6"/>')
     xt = [t for t in nice_ticks(min(xs) if n else 0, max(xs) if n else 1, 6, integer=integer_x)
@@ -91,10 +88,10 @@ def bar_chart(xs: list[float], heights: list[float], bar_width: float, *, title:
     for t in xt:
         x = sx(t)
         out.append(f'<path d="M{x:.2f} {TOP + ph:.2f}v3" stroke="#444444" stroke-width="0.6"/>')
-        out.append(f'<text x="{x:.2f}" y="{TOP + ph + 11:.2f}" text-anchor="middle" style="{FONT}font-size:7.5px">{_label(t)}</text>')
-    out.append(f'<text x="{LEFT + pw / 2:.2f}" y="{H - 4:.2f}" text-anchor="middle" style="{FONT}font-size:8px">{escape(xlabel)}</text>')
-    out.append(f'<text transform="translate(9 {TOP + ph / 2:.2f}) rotate(-90)" text-anchor="middle" style="{FONT}font-size:8px">{escape(ylabel)}</text>')
-    out.append(f'<text x="{LEFT:.2f}" y="{TOP - 7:.2f}" style="{FONT}font-size:9px">{escape(title)}</text>')
+        out.append(text(x, TOP + ph + 11, _label(t), 7.5, "middle"))
+    out.append(text(LEFT + pw / 2, H - 4, xlabel, 8, "middle"))
+    out.append(text(0, 0, ylabel, 8, "middle", transform=f"translate(9 {TOP + ph / 2:.2f}) rotate(-90)"))
+    out.append(text(LEFT, TOP - 7, title, 9))
     out.append("</svg>")
     return "".join(out)
 
@@ -137,7 +134,7 @@ def scatter(points: list[tuple[float, float, str, bool]], *, title: str, xlabel:
     for t in xt:
         x = sx(t)
         out.append(f'<path d="M{x:.2f} {top + ph:.2f}v3" stroke="#444444" stroke-width="0.6"/>')
-        out.append(f'<text x="{x:.2f}" y="{top + ph + 11:.2f}" text-anchor="middle" style="{FONT}font-size:7.5px">{_label(t)}</text>')
+        out.append(text(x, top + ph + 11, _label(t), 7.5, "middle"))
     front = sorted((p for p in points if p[3]), key=lambda p: (p[0], p[1]))
     if len(front) > 1:
         d = f"M{sx(front[0][0]):.2f} {sy(front[0][1]):.2f}" + "".join(
@@ -153,11 +150,10 @@ def scatter(points: list[tuple[float, float, str, bool]], *, title: str, xlabel:
         ly = next(sy(y) + d for d in (-3.5, 9.0, -11.0, 16.5, -18.5, 24.0, -26.0, 31.5)
                   if not any(abs(lx - a) < 60 and abs(sy(y) + d - b) < 7 for a, b in placed))
         placed.append((lx, ly))
-        anchor = ' text-anchor="end"' if right else ""
-        out.append(f'<text x="{lx:.2f}" y="{ly:.2f}"{anchor} style="{FONT}font-size:6.5px">{escape(label)}</text>')
+        out.append(text(lx, ly, label, 6.5, "end" if right else "start"))
     out.append(f'<path d="M{LEFT:.2f} {top:.2f}V{top + ph:.2f}H{LEFT + pw:.2f}" fill="none" stroke="#444444" stroke-width="0.6"/>')
-    out.append(f'<text x="{LEFT + pw / 2:.2f}" y="{h - 4:.2f}" text-anchor="middle" style="{FONT}font-size:8px">{escape(xlabel)}</text>')
-    out.append(f'<text transform="translate(9 {top + ph / 2:.2f}) rotate(-90)" text-anchor="middle" style="{FONT}font-size:8px">{escape(ylabel)}</text>')
-    out.append(f'<text x="{LEFT:.2f}" y="{TOP - 7:.2f}" style="{FONT}font-size:9px">{escape(title)}</text>')
+    out.append(text(LEFT + pw / 2, h - 4, xlabel, 8, "middle"))
+    out.append(text(0, 0, ylabel, 8, "middle", transform=f"translate(9 {top + ph / 2:.2f}) rotate(-90)"))
+    out.append(text(LEFT, TOP - 7, title, 9))
     out.append("</svg>")
     return "".join(out)
