@@ -45,27 +45,35 @@ class PdfInfo:
 
 # ------------------------------------------------------------------ overlay
 
+#: Pages per overlay document: the overlay is cut into runs this long, laid
+#: out in parallel.  A constant, not the core count, so the bytes do not
+#: depend on the machine.
+OVERLAY_PAGES = 64
+
+
 def overlay_html(total: int, numbers: list[list[tuple[float, float, float, float, str]]],
-                 paper: str = "a4") -> str:
-    """The page-number layer: "page X of Y" on every page, and the numbers of
-    the contents at the boxes the parts left for them (CSS px, page-relative).
+                 paper: str = "a4", first: int = 0, count: int | None = None) -> str:
+    """The page-number layer of pages ``first`` … ``first + count - 1`` (default:
+    all): "page X of Y" on every page, and the numbers of the contents at the
+    boxes the parts left for them (CSS px, page-relative).
     """
     t, r, b, l = MARGIN
     ox, oy = l * PX_PER_MM, t * PX_PER_MM
     css = (font_css() + page_css(paper) +
-           f'@page {{ @bottom-right {{ content: "page " counter(page) " of {total}"; '
+           f'@page {{ @bottom-right {{ content: "page " string(pno) " of {total}"; '
            f'font: 8pt "{SANS}"; color: #5b6470; }} }}'
            f"html {{ font: 9pt/1.45 '{SANS}'; color: #1b1f24; }} body {{ margin: 0; }}"
-           ".p { position: relative; height: 1px; break-after: page; }"
+           ".p { position: relative; height: 1px; break-after: page; string-set: pno attr(data-n); }"
            ".p:last-child { break-after: auto; }"
            ".n { position: absolute; text-align: right; white-space: nowrap; color: #5b6470; }")
     pages = []
-    for i in range(total):
+    count = total - first if count is None else count
+    for i in range(first, first + count):
         spans = "".join(
             f'<span class="n" style="left:{x1 - ox:.3f}px;top:{y1 - oy:.3f}px;'
             f'width:{x2 - x1:.3f}px;height:{y2 - y1:.3f}px;line-height:{y2 - y1:.3f}px">{escape(s)}</span>'
             for x1, y1, x2, y2, s in numbers[i])
-        pages.append(f'<div class="p">{spans}</div>')
+        pages.append(f'<div class="p" data-n="{i + 1}">{spans}</div>')
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{css}</style></head><body>{''.join(pages)}</body></html>"
 
 
@@ -162,15 +170,16 @@ def _render_pdf(parts, info: PdfInfo, assets, paper, refused, workers: Workers, 
     for name, (page, x1, y1, x2, y2) in where.items():
         if name.startswith("pg-") and name[3:] in where:
             numbers[page].append((x1, y1, x2, y2, str(where[name[3:]][0] + 1)))
-    overlay, = workers.render([overlay_html(total, numbers, paper)], {}, fonts)
-    if overlay.pages != total:
-        raise RuntimeError(f"page-number overlay has {overlay.pages} pages for {total}")
-    over = PdfReader(io.BytesIO(overlay.pdf))
+    runs = [(a, min(OVERLAY_PAGES, total - a)) for a in range(0, total, OVERLAY_PAGES)]
+    overlays = workers.render([overlay_html(total, numbers, paper, a, n) for a, n in runs], {}, fonts)
+    if [o.pages for o in overlays] != [n for _, n in runs]:
+        raise RuntimeError(f"page-number overlay has {sum(o.pages for o in overlays)} pages for {total}")
+    over_pages = [pg for o in overlays for pg in PdfReader(io.BytesIO(o.pdf)).pages]
 
     writer = PdfWriter()
     for p in done:
         writer.append(PdfReader(io.BytesIO(p.pdf)))
-    for i, (page, o) in enumerate(zip(writer.pages, over.pages)):
+    for i, (page, o) in enumerate(zip(writer.pages, over_pages)):
         _stamp(writer, page, o, i)
 
     # Links into another part: WeasyPrint dropped them (the anchor was not in
@@ -200,7 +209,7 @@ def _render_pdf(parts, info: PdfInfo, assets, paper, refused, workers: Workers, 
     writer.add_metadata(md)
     writer.page_mode = "/UseOutlines"
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
-    ident = hashlib.sha256(b"".join(p.pdf for p in done) + overlay.pdf).digest()[:16]
+    ident = hashlib.sha256(b"".join(p.pdf for p in done) + b"".join(o.pdf for o in overlays)).digest()[:16]
     writer._ID = ArrayObject([ByteStringObject(ident), ByteStringObject(ident)])
     buf = io.BytesIO()
     writer.write(buf)

@@ -25,7 +25,7 @@ def _fmt(v: float) -> str:
 
 
 def _label(v: float) -> str:
-    if v == int(v) and abs(v) < 1e6:
+    if v == int(v) and abs(v) < 1e4:   # wider labels would run into the axis title
         return f"{int(v)}".replace("-", MINUS)
     return si(v).replace("-", MINUS)
 

@@ -99,10 +99,13 @@ def _warm() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent stops the pool
-    import weasyprint  # noqa: F401
+    import weasyprint
     from fontTools import subset  # noqa: F401
 
     quiet_weasyprint()
+    # The first layout in a process pays ~0.5 s (Pango, fontconfig, caches):
+    # pay it now, while the parent loads the model, not on the first part.
+    weasyprint.HTML(string="<p>qreport</p>").render().write_pdf()
 
 
 def _ready() -> bool:
