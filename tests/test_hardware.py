@@ -377,3 +377,11 @@ def test_python_api_takes_the_design(jet):
     with pytest.raises(AnalysisError) as e:
         qreport.analyse(jet, strategy="fast")
     assert e.value.option == "strategy"
+
+
+def test_cover_figures_fit_their_box():
+    """The cover's LUT/FF figures: thousands as k below a million, M above (by hand)."""
+    from qreport.render.hardware import kilo
+
+    assert [kilo(v) for v in (8712, 87169, 999949, 999950, 3587300, 12682300, 75502800)] == \
+        ["8,712", "87.2 k", "999.9 k", "1 M", "3.59 M", "12.7 M", "75.5 M"]

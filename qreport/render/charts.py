@@ -262,7 +262,7 @@ def stacked_by_layer(layers: list[str], segments: list[str], table: list[list[fl
     f = _frame(rows, width, lh)
     total = max((sum(r) for r in sums), default=0.0)
     ticks = nice_ticks(0.0, total or 1.0, 5)
-    hi = max(ticks[-1], total) or 1.0
+    hi = max(ticks[-1], total * 1.04) or 1.0      # the longest bar ends inside the axis
     scale = (f.x1 - f.x0) / hi
     out = _open(f) + legend + _x_axis(f, ticks, hi, xlabel)
     bar = f.pitch * 0.72
@@ -316,7 +316,7 @@ def bit_profile(labels: list[str], series: dict[str, list], width: float = 7.0) 
               for _, vals in shown]
     top = max((v for col in widest for v in col if v is not None), default=1)
     ticks = nice_ticks(0.0, top, 6, integer=True)
-    hi = max(ticks[-1], top) or 1.0
+    hi = max(ticks[-1], top * 1.05) or 1.0        # the widest marker stays inside the axis
     out = _open(f) + legend + _x_axis(f, ticks, hi, "width (bits)")
     # a faint guide per row, so a marker is read against its label
     guides = "".join(f"M{_n(f.x0)} {_n(f.row_y(i))}H{_n(f.x1)}" for i in range(len(rows.labels)))

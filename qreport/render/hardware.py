@@ -28,6 +28,9 @@ def cycles(n: int) -> str:
 
 
 def kilo(v) -> str:
+    """A cover figure: ``8,712``, ``87.2 k``, ``12.7 M`` (so it fits its box)."""
+    if v >= 999_950:            # would print as 1000.0 k
+        return f"{v / 1e6:.3g} M"
     return f"{v / 1000:.1f} k" if v >= 10_000 else f"{v:,}"
 
 
