@@ -51,8 +51,7 @@ def test_self_contained_no_external_references(example_paths):
     # which the Content-Security-Policy lets run (its hash) and nothing else
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
     assert [a for a, _ in scripts] == [' type="application/json" id="qreport-data"', ""]
-    js = (ROOT / "templates" / "table.js").read_text() if hasattr(ROOT, "joinpath") else \
-        open(os.path.join(ROOT, "templates", "table.js")).read()
+    js = open(os.path.join(ROOT, "templates", "table.js"), encoding="utf-8").read()
     assert scripts[1][1] == js
     import base64
     import hashlib

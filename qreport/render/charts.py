@@ -99,6 +99,13 @@ def unanchor(svg: str) -> str:
     return _ANCHORED.sub(r' x="\1"\2', svg)
 
 
+def for_print(svg: str) -> str:
+    """A chart as the PDF draws it: the PDF's own font family, text at its measured start."""
+    from .media import print_fonts
+
+    return unanchor(print_fonts(svg))
+
+
 def nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[float]:
     """Round tick values covering [lo, hi] (the usual 1-2-5 steps)."""
     if hi <= lo:
@@ -121,7 +128,8 @@ def _n(v: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
-def _tick_label(v: float) -> str:
+def tick_label(v: float) -> str:
+    """An axis tick: ``250``, ``−5``, ``20k``, ``1.5M`` (SI from 10k: wider labels run into the axis title)."""
     if v == int(v) and abs(v) < 1e4:
         return f"{int(v)}".replace("-", MINUS)
     return si(v).replace("-", MINUS)
@@ -239,7 +247,7 @@ def _x_axis(f: _Frame, ticks: list[float], hi: float, xlabel: str) -> list[str]:
         x = sx(t)
         out.append(f'<path d="M{_n(x)} {_n(f.y0)}V{_n(f.y1)}" stroke="#e4e4e4" stroke-width="0.5"/>')
         out.append(f'<path d="M{_n(x)} {_n(f.y1)}v2.5" stroke="#444444" stroke-width="0.6"/>')
-        out.append(text(x, f.y1 + 10, _tick_label(t), TICK, "middle"))
+        out.append(text(x, f.y1 + 10, tick_label(t), TICK, "middle"))
     out.append(f'<path d="M{_n(f.x0)} {_n(f.y0)}V{_n(f.y1)}H{_n(f.x1)}" fill="none" '
                f'stroke="#444444" stroke-width="0.6"/>')
     out.append(text((f.x0 + f.x1) / 2, f.y1 + 21, xlabel, AXIS_LABEL, "middle"))

@@ -106,10 +106,9 @@ def page(c: Comparison, data: dict | None, media: str, qreport: str) -> CompareP
     svg = scatter(pts, title=f"{heading(c.y)} against {heading(c.x)}", xlabel=heading(c.x),
                   ylabel=heading(c.y))
     if media == "pdf":
-        from .charts import unanchor
-        from .media import print_fonts
+        from .charts import for_print
 
-        svg = unanchor(print_fonts(svg))
+        svg = for_print(svg)
     rows = tuple(RowView(r.name, r.file,
                          tuple(("" if v is None else repr(v), cell(k, v)) for k, v in r.figures),
                          r.pareto, _verdict(r), r.violations) for r in c.rows)

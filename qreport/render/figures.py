@@ -16,7 +16,6 @@ from ..analysis.facts import LayerFacts, ModelFacts
 from . import charts, svgplot
 from . import text as T
 from .hardware import design
-from .media import print_fonts
 
 #: Inches of a model chart, each half the page's width (two side by side).
 HALF = 3.45
@@ -38,7 +37,7 @@ class Charts:
     def __call__(self, svg: str, alt: str) -> Markup:
         if self.inline:
             return Markup(svg)
-        svg = charts.unanchor(print_fonts(svg))
+        svg = charts.for_print(svg)
         name = f"charts/{len(self.assets)}.svg"
         self.assets[name] = svg.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ', 1) \
             .encode() if "xmlns:xlink" not in svg else svg.encode()

@@ -13,21 +13,10 @@ drawn the same way.
 from __future__ import annotations
 
 from .charts import EDGE, FILLS, nice_ticks, text
-from .text import MINUS, si
+from .charts import tick_label as _label
 
 W, H = 245.0, 150.0            # points, like a 3.4 x 2.08 inch Matplotlib figure
 LEFT, RIGHT, TOP, BOTTOM = 38.0, 8.0, 20.0, 32.0
-
-
-def _fmt(v: float) -> str:
-    s = f"{v:.2f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
-
-
-def _label(v: float) -> str:
-    if v == int(v) and abs(v) < 1e4:   # wider labels would run into the axis title
-        return f"{int(v)}".replace("-", MINUS)
-    return si(v).replace("-", MINUS)
 
 
 def _y_grid(ticks, sy, pw: float) -> list[str]:

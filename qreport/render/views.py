@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markupsafe import Markup
 
@@ -223,12 +224,14 @@ class TableScript:
     csp: str
 
 
+@lru_cache(maxsize=1)
 def table_script() -> TableScript:
     import base64
     import hashlib
-    from importlib import resources
 
-    code = resources.files("qreport.templates").joinpath("table.js").read_text(encoding="utf-8")
+    from .html import _template_source   # html imports this module
+
+    code = _template_source("table.js")
     if "</" in code:
         raise ValueError("table.js must not contain '</'")
     digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
