@@ -198,8 +198,8 @@ CASES = {
     "10,000 bits": (None, _set("layers/q_dense/kq/quantizer/vars/0", np.full((16, 10), 1e4, "f4")),
                     "bits"),
     "missing variable": (None, lambda f: f.__delitem__("layers/q_dense_1/kq"), "missing"),
-    "output quantizer": (lambda c: _layer(c, "fc2")["config"].update(enable_oq=True), None,
-                         "enable_oq"),
+    "output quantizer not stored": (lambda c: _layer(c, "fc2")["config"].update(enable_oq=True),
+                                    None, "oq quantizer is missing"),
     "NaN kernel": (None, _set("layers/q_dense/vars/0", np.full((16, 10), np.nan, "f4")), "NaN"),
 }
 

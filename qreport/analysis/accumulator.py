@@ -22,7 +22,7 @@ import numpy as np
 from .facts import FLOAT, AccRange, Accumulator, QFact
 from .types import derived_range_fact
 from .fixed import fixed_name, width_for_range, widths_for_ranges
-from .geometry import Part, map_sums
+from .geometry import Part
 
 
 NO_WEIGHTS = "no weights: the bound needs the kernel's values (architecture only)"
@@ -74,16 +74,18 @@ def extreme_sums(kernel: np.ndarray, x_lo, x_hi, masks) -> tuple[np.ndarray, np.
 def map_extremes(p: Part) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel extremes of Σ w·x when every input element has its own range (HGQ2).
 
-    Exact: each output element's extremes are attained by the sign-built input
-    over its own taps, then the channel takes the extremes over its positions.
+    Exact: each output element's extremes (:func:`.einsum.extremes`, attained by
+    the sign-built input over its own products) reduced over the channel's
+    positions, the last axis being the channel.
     """
-    a, b = p.maps
-    if p.elementwise:   # y = s·x per element (a batch normalization)
-        s = p.kernel.reshape(-1)
-        lo, hi = np.minimum(a * s, b * s), np.maximum(a * s, b * s)
-    else:
-        lo, hi = map_sums(a, b, p.kernel)
-    c = lo.shape[-1]
+    lo, hi = p.element_bounds
+    c = lo.shape[-1] if lo.ndim else 1
+    return lo.reshape(-1, c).min(axis=0), hi.reshape(-1, c).max(axis=0)
+
+
+def _with_bias(bounds, b: np.ndarray):
+    lo, hi = (a + b for a in bounds)
+    c = lo.shape[-1] if lo.ndim else 1
     return lo.reshape(-1, c).min(axis=0), hi.reshape(-1, c).max(axis=0)
 
 
@@ -118,7 +120,7 @@ def _grid(p: Part, x: QFact) -> tuple[int | None, str | None]:
         return None, ("bias is float (no bias_quantizer)" if p.bias_fact is None or p.bias_fact.is_float
                       else "bias / scale is not on a power-of-two grid")
     frac = p.w_frac + x.fractional_bits
-    if p.maps is not None and p.map_frac is not None:  # per-element formats: the live pairs' grid
+    if p.element_bounds is not None and p.map_frac is not None:  # per-element formats: the live pairs' grid
         frac = p.map_frac
     return (max(frac, p.bias_frac) if p.bias is not None else frac), None
 
@@ -139,13 +141,17 @@ def bound_part(p: Part, x: QFact, x_lo=None, x_hi=None, layer_in=None) -> Bound:
         return Bound(AccRange.unknown("float input: no fixed-point accumulator"), None, None, None, x)
     if p.composite is not None and layer_in is not None:
         lo, hi = extreme_sums(p.composite, *layer_in, p.composite_masks)
-    elif p.maps is not None and x_lo is None:
+    elif p.element_bounds is not None and x_lo is None:
         lo, hi = map_extremes(p)
     else:
         lo, hi = extreme_sums(p.kernel, x.min if x_lo is None else x_lo,
                               x.max if x_hi is None else x_hi, p.masks)
     if p.bias is not None:
-        lo, hi = lo + p.bias, hi + p.bias
+        b = np.asarray(p.bias)
+        if p.element_bounds is not None and b.ndim > 1:   # a bias over other axes (einsum)
+            lo, hi = _with_bias(p.element_bounds, b)
+        else:
+            lo, hi = lo + b, hi + b
     frac, reason = _grid(p, x)
     return Bound(fixed_range(float(lo.min()), float(hi.max()), frac, reason), lo, hi, frac, x)
 

@@ -169,6 +169,27 @@ class BitWidths:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A lookup table a layer builds in hardware (HGQ2's softmax and unary functions).
+
+    Its address is the input quantizer's width (``input_bits``), so it has
+    ``depth`` = 2^input_bits entries of ``width`` bits: ``bits`` of memory.
+    HGQ2 does not store the entries: hls4ml computes them from the quantizers.
+    """
+
+    name: str
+    input_bits: int
+    depth: int
+    width: int
+    input_type: str
+    output_type: str
+
+    @property
+    def bits(self) -> int:
+        return self.depth * self.width
+
+
+@dataclass(frozen=True)
 class Operation:
     """One multiply-accumulate operation of a layer (separable layers have two)."""
 
@@ -272,6 +293,8 @@ class LayerFacts:
     hardware_note: str | None = None       # why a weight layer has no hardware figures
     bit_widths: tuple[BitWidths, ...] = ()  # per-element quantizers' widths (HGQ2)
     hls4ml_type: str | None = None          # what hls4ml's BitExact pass derives (HGQ2)
+    ebops: int | None = None                # HGQ2's own stored EBOPs (None: not stored)
+    tables: tuple[Table, ...] = ()          # lookup tables (HGQ2 softmax, unary functions)
 
     @property
     def accumulator(self) -> Accumulator | None:
@@ -313,6 +336,8 @@ class Totals:
     bits_saved: int | None = None  # sum of the operations' bits_saved (None: none known)
     energy_pj: float = 0.0  # sum of the layers' energy (those qreport analyses)
     hardware: ModelHardware | None = None  # the design's totals (:mod:`.hardware`)
+    ebops: int | None = None  # HGQ2's stored EBOPs over the reported layers (None: none stored)
+    table_bits: int = 0       # memory of every lookup table
 
     @property
     def sparsity(self) -> float | None:

@@ -54,10 +54,9 @@ class Part:
     composite_masks: tuple = ()
     notes: tuple[str, ...] = ()
     known: bool = True          # False: the values are not known (no weights)
-    # per-element input ranges (HGQ2): (lo, hi) stacked by window_stack, or, for an
-    # elementwise part (a batch normalization), the (…, C) maps themselves
-    maps: tuple | None = None
-    elementwise: bool = False
+    # per-element input ranges (HGQ2): the accumulator's extremes per output element
+    # (…, C_out), without the bias, computed from each input element's own range
+    element_bounds: tuple | None = None
     map_frac: int | None = None   # F of the products' finest grid over the live pairs
 
 

@@ -122,10 +122,6 @@ def relu(x: QFact) -> QFact:
 
 
 def _merge(d, ts, warnings) -> QFact:
-    if d.input_maps:
-        from .hgq import elementwise_merge
-
-        return elementwise_merge(d, ts)
     cls = d.class_name
     if any(t.is_float or t.min is None for t in ts):
         return float_fact(f"{d.name}: float input")
@@ -252,24 +248,8 @@ REGISTRY: dict[str, LayerKind] = _entries()
 UNKNOWN = LayerKind(Family("unknown", rule=unknown))
 
 
-def _hgq_entries() -> dict[str, LayerKind]:
-    """HGQ2's classes (read by :mod:`qreport.read.hgq2`; kernels folded and quantized there)."""
-    r = {n: LayerKind(DENSE, activation=_W) for n in ("QDense", "QBatchNormDense")}
-    r.update({n: LayerKind(CONV, activation=_W, config=_CONV_SETTINGS) for n in ("QConv1D", "QConv2D")})
-    r["QBatchNormalization"] = LayerKind(DEPTHWISE, config=_CONV_SETTINGS)
-    r.update({n: LayerKind(MERGE) for n in ("QAdd", "QSubtract", "QMultiply", "QMaximum", "QMinimum")})
-    for n in ("Flatten", "Reshape", "Dropout"):
-        r[n] = REGISTRY[n]
-    r["Activation"] = LayerKind(KERAS_ACTIVATION, activation=_W)
-    return r
-
-
-HGQ_REGISTRY: dict[str, LayerKind] = _hgq_entries()
-
-
 def kind_of(class_name: str, library: str = "qkeras") -> LayerKind:
-    if library == "hgq2":
-        return HGQ_REGISTRY.get(class_name, UNKNOWN)
+    """The registry entry of a Keras/QKeras class (HGQ2 layers carry their family)."""
     return REGISTRY.get(class_name, UNKNOWN)
 
 

@@ -44,14 +44,9 @@ def propagate(layers, input_keys, inputs: list[InputFacts], cast_fact: QFact | N
     for d in layers:
         xs = [types.get(k, FLOAT) for k in d.in_keys]
         start = len(warnings)
-        iqw = []
-        if d.input_facts:  # the layer quantizes its inputs itself (HGQ2)
-            iqw = input_quantizer_warnings(d, xs)
-            warnings.extend(iqw)
+        if d.input_facts:  # the layer's inputs as it reads them, element by element (HGQ2)
             xs = list(d.input_facts)
         f, w = _layer(d, xs, warnings)
-        if iqw:
-            f = dataclasses.replace(f, warnings=tuple(iqw) + f.warnings)
         if cast_fact is not None and f.output_type.is_float:
             f = _typed(f, cast_fact)
             warnings[start:] = [_retyped(m, cast_fact) for m in warnings[start:]]
@@ -62,40 +57,13 @@ def propagate(layers, input_keys, inputs: list[InputFacts], cast_fact: QFact | N
             work[d.name] = w
         # a layer that changes nothing and costs nothing (a Flatten, a Dropout) is not reported
         if not (w is not None or f.output_type != (xs[0] if xs else FLOAT) or f.warnings
-                or len(xs) > 1 or (f.energy is not None and f.energy.total > 0)):
+                or len(xs) > 1 or (f.energy is not None and f.energy.total > 0) or f.tables
+                or f.ebops):
             f = dataclasses.replace(f, reported=False)
         facts.append(f)
     if not any(f.operations for f in facts):
         warnings.append("the model has no multiply-accumulate layers (Dense/Conv): nothing to size")
     return facts, warnings, work
-
-
-def input_quantizer_warnings(d, upstream: list[QFact]) -> list[str]:
-    """What a reviewer must know of a layer's own input quantizers (HGQ2).
-
-    A WRAP quantizer's integer bits come from a calibration, not a
-    guarantee: where the exact range reaching it is wider, a value outside
-    wraps silently.  Elements of width 0 pass nothing.
-    """
-    out = []
-    for j, (fact, (lo, hi, _), bw) in enumerate(zip(d.input_facts, d.input_maps,
-                                                  [b for b in d.bit_widths if b.role.startswith("input")])):
-        which = "input quantizer" if len(d.input_facts) == 1 else f"input quantizer {j}"
-        up = upstream[j] if j < len(upstream) else FLOAT
-        if bw.overflow_mode == "WRAP" and not up.is_float and up.min is not None:
-            short = int(np.count_nonzero((lo > up.min) | (hi < up.max)))
-            if short:
-                out.append(f"{d.name}: {which} is WRAP, its integer bits calibrated "
-                           f"(trace_minmax): {short} of {lo.size} elements are narrower than the "
-                           f"exact range reaching them [{up.min:g}, {up.max:g}], and a value "
-                           "outside wraps silently")
-        elif bw.overflow_mode == "WRAP" and up.is_float:
-            out.append(f"{d.name}: {which} is WRAP, its integer bits calibrated (trace_minmax): "
-                       "an input outside the calibrated range wraps silently")
-        if bw.pruned:
-            out.append(f"{d.name}: {which}: {bw.pruned} of {bw.elements} elements have width 0 "
-                       "(pruned inputs: they pass 0)")
-    return out
 
 
 def _typed(f: LayerFacts, t: QFact) -> LayerFacts:
@@ -131,7 +99,8 @@ def _layer(d, xs: list[QFact], warnings: list[str]):
                       output_shape=d.out_shape, quantizers=tuple(quants + [("output", out_t)]),
                       operations=tuple(opl), counts=counts, output_type=out_t,
                       histograms=tuple(hists), warnings=tuple(warns),
-                      activation=d.activation, bit_widths=tuple(d.bit_widths)), work
+                      activation=d.activation, bit_widths=tuple(d.bit_widths),
+                      ebops=d.ebops, tables=tuple(d.tables)), work
 
 
 def _weight_layer(d, x: QFact, warns: list[str]):
@@ -150,21 +119,15 @@ def _weight_layer(d, x: QFact, warns: list[str]):
     if d.class_name == "QConv1D" and d.config.get("padding") == "causal":
         warns.append(f"{name}: qkeras-v3 QConv1D cannot run padding='causal' (keras.ops.conv "
                      "rejects it at call time); counts and bound assume causal zero padding")
-    if d.input_maps:  # every input element has its own range (HGQ2)
-        from .hgq import accumulator_frac
-
-        lo, hi, f_map = d.input_maps[0]
-        elementwise = d.class_name == "QBatchNormalization"
-        stacks = (lo, hi) if elementwise else tuple(
-            window_stack(m, d, parts[0].kernel.shape) for m in (lo, hi))
-        parts[0] = dataclasses.replace(parts[0], maps=stacks, elementwise=elementwise,
-                                       map_frac=accumulator_frac(d, d.kernels[0].values, f_map))
+    if d.element_bounds is not None:  # every input element has its own range (HGQ2)
+        parts[0] = dataclasses.replace(parts[0], element_bounds=d.element_bounds,
+                                       map_frac=d.map_frac)
     opl, bounds = ops.operations(parts, x, name)
     a = d.activation
-    if is_quantizer(a):
+    if d.library == "hgq2":   # its output, element by element (activation, output quantizer)
+        out_t = d.output_fact if d.output_fact is not None else FLOAT
+    elif is_quantizer(a):
         out_t = a
-    elif a is not None and a.config == "relu" and d.library == "hgq2" and bounds[-1].lo is not None:
-        out_t = relu(output_type(parts[-1], bounds[-1], f"{name} accumulator"))
     elif is_linear(a):
         last = bounds[-1]
         out_t = output_type(parts[-1], last, f"{name} accumulator") if last.lo is not None else FLOAT
@@ -173,9 +136,10 @@ def _weight_layer(d, x: QFact, warns: list[str]):
         warns.append(f"{name}: activation {a.config!r} is not a quantizer: output treated as float")
     hists = tuple(k.histogram for k in d.kernels if k.histogram is not None)
     counts = ops.counts(parts, opl)
-    if d.bops is not None:  # per-element widths (HGQ2): their own sums
+    if d.library == "hgq2":  # per-element widths: their own sums
         stored = {b.role: b.total_bits for b in d.bit_widths}
-        counts = dataclasses.replace(counts, bops=d.bops, weight_bits=stored.get("kernel", 0),
+        counts = dataclasses.replace(counts, bops=d.bops if d.bops is not None else counts.bops,
+                                     weight_bits=stored.get("kernel", 0),
                                      bias_bits=stored.get("bias", 0))
     return out_t, opl, counts, hists, WeightLayer(tuple(parts), tuple(bounds))
 
@@ -195,9 +159,12 @@ def totals(layers: list[LayerFacts]) -> Totals:
     cs = [f.counts for f in layers if f.counts is not None]
     s = lambda k: sum(getattr(c, k) for c in cs)  # noqa: E731
     zeros = None if any(c.zero_weights is None for c in cs) else s("zero_weights")
+    stored = [f.ebops for f in layers if f.ebops is not None]
     return Totals(macs=s("macs"), macs_by_operation=tuple(sorted(by_op.items())),
                   weights=s("weights"), bias=s("bias"), weight_bits=s("weight_bits"),
                   bias_bits=s("bias_bits"), zero_weights=zeros, bops=s("bops"),
                   widest_accumulator=widest, bits_saved=sum(saved) if saved else None,
-                  energy_pj=sum(f.energy.total for f in layers if f.energy is not None))
+                  energy_pj=sum(f.energy.total for f in layers if f.energy is not None),
+                  ebops=sum(stored) if stored else None,
+                  table_bits=sum(t.bits for f in layers for t in f.tables))
 

@@ -50,17 +50,30 @@ class LayerData:
     average_factor: float | None = None
     params: int = 0
     notes: tuple[str, ...] = ()
-    # HGQ2 (:mod:`.hgq`): the library, each input quantizer's per-element (min, max)
-    # maps and fact, the per-element quantizers' widths, and the exact bit operations
+    # HGQ2 (:mod:`.hgq`): the library and the layer's family there, each input's
+    # per-element (min, max, f) maps and fact, the per-element quantizers' widths, the
+    # exact bit operations, the accumulator's extremes per output element (without the
+    # bias) and its grid, the output type computed element by element, HGQ2's stored
+    # EBOPs, and the lookup tables a softmax or a unary function builds
     library: str = "qkeras"
+    family: str | None = None
     input_maps: tuple = field(default=(), compare=False)
     input_facts: tuple[QFact, ...] = ()
     bit_widths: tuple = ()
     bops: int | None = None
+    element_bounds: tuple | None = field(default=None, compare=False)
+    map_frac: int | None = None
+    output_fact: QFact | None = None
+    ebops: int | None = None
+    tables: tuple = ()
 
     @property
     def kind(self) -> LayerKind:
         """The registry entry of the class (layers.UNKNOWN when it has none)."""
+        if self.family is not None:
+            from .hgq.families import HGQ_FAMILIES
+
+            return HGQ_FAMILIES[self.family]
         return kind_of(self.class_name, self.library)
 
     @property

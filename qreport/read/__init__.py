@@ -35,13 +35,16 @@ def load_file(path: str, opts: LoadOptions = LoadOptions()):
 
 
 def hgq2_file(path: str) -> bool:
-    """True for a ``.keras`` archive whose config holds HGQ2 layers (read without Keras)."""
+    """True for a ``.keras`` archive or a legacy ``.h5`` whose config holds HGQ2 layers
+    (read without Keras).  An ``.h5`` is read in a forked child first (:mod:`.hdf5probe`)."""
     import json
     import zipfile
 
     from .hgq2 import is_hgq2_config
     from .vet import MAX_JSON
 
+    if path.lower().endswith((".h5", ".hdf5")):
+        return _hgq2_h5(path)
     if not path.lower().endswith(".keras") or not zipfile.is_zipfile(path):
         return False
     try:
@@ -51,6 +54,34 @@ def hgq2_file(path: str) -> bool:
                 return False
             return is_hgq2_config(json.loads(z.read("config.json")))
     except (KeyError, ValueError, OSError, RecursionError, zipfile.BadZipFile, EOFError):
+        return False
+
+
+def _hgq2_h5(path: str) -> bool:
+    import json
+    import os
+
+    from .hdf5probe import probe
+    from .hgq2 import is_hgq2_config
+
+    try:
+        with open(path, "rb") as f:
+            if f.read(8) != b"\x89HDF\r\n\x1a\n":
+                return False
+    except OSError:
+        return False
+    if os.path.getsize(path) == 0:
+        return False
+    probe(path)   # a damaged or hostile file is refused here, before h5py reads it in-process
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as h:
+            raw = h.attrs.get("model_config")
+        if raw is None or len(raw) > (64 << 20):
+            return False
+        return is_hgq2_config(json.loads(raw.decode() if isinstance(raw, bytes) else raw))
+    except Exception:  # noqa: BLE001  not an HGQ2 file: the usual path says why
         return False
 
 
@@ -67,8 +98,10 @@ def load_hgq2(path: str, opts: LoadOptions = LoadOptions()):
         raise QReportError(f"{path}: an HGQ2 model is read directly; "
                            f"{spelling('custom_objects').split()[0]} and "
                            f"{spelling('weights').split()[0]} do not apply")
-    vetted = check_model_path(path, allow=("hgq",))
-    return read_hgq2(path, vetted.config)
+    # nothing named in the file is imported on this path: a module name ("hgq.layers",
+    # or "builtins" for an activation saved as a function) is only a label here
+    vetted = check_model_path(path, allow=("hgq", "builtins"))
+    return read_hgq2(path, vetted.config, "keras" if path.lower().endswith(".keras") else "h5")
 
 
 def examples() -> dict[str, str]:

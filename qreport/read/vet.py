@@ -117,7 +117,7 @@ def check_model_path(path: str, unsafe: bool = False, custom=(), allow=()) -> Ve
         if raw is None:
             raise QReportError(f"{path}: HDF5 file holds no Keras model (no model_config)")
         config = _config_json(raw, path, "model_config")
-        vet_config(config, path, unsafe, custom)
+        vet_config(config, path, unsafe, custom, allow)
         return Vetted(config, stored_elements(path))
 
 
