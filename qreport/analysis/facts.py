@@ -183,6 +183,7 @@ class Table:
     width: int
     input_type: str
     output_type: str
+    evaluated: bool = False   # the entries were computed (a function qreport knows by name)
 
     @property
     def bits(self) -> int:

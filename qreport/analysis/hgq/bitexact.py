@@ -146,7 +146,21 @@ def _produce(d, raw, ins):
         return res
     if kind == "quantizer":
         return narrowed(raw.quantizers["q"], shape, ins[0])
+    if kind == "lut" and d.tables and d.tables[0].evaluated and d.output_fact is not None:
+        t = d.output_fact   # hls4ml: the minimal type of the table's entries, for every element
+        k, i, f = to_kif(np.array(t.min), np.array(t.max), np.array(t.lsb))
+        return tuple(np.full(shape, int(a), dtype=np.int64) for a in (k, i, f))
+    if kind == "softmax" and len(d.tables) == 2:
+        # hls4ml: exp × inverse, unsigned, integer and fractional bits of the two table types added
+        (ie, fe), (ii, fi) = (_int_frac(t.output_type) for t in d.tables)
+        return (np.zeros(shape, np.int64), np.full(shape, ie + ii, np.int64),
+                np.full(shape, fe + fi, np.int64))
     return untrusted(shape)
+
+
+def _int_frac(t: str) -> tuple[int, int]:
+    w, i = (int(v) for v in t.split("<")[1].rstrip(">").split(","))
+    return i, w - i
 
 
 def name(k, i, f) -> str:

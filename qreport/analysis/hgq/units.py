@@ -219,22 +219,57 @@ def _softmax(raw, m, in_shape):
                    notes=notes, dists=dists, tables=tables)
 
 
+#: Keras activations a unary table may hold, evaluated as Keras does (float32): a
+#: function named in the file is looked up here, never imported
+FUNCTIONS = {
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0),
+    "linear": lambda x: x, "exponential": np.exp, "softplus": lambda x: np.logaddexp(0, x),
+    "softsign": lambda x: x / (1 + np.abs(x)), "silu": lambda x: x / (1 + np.exp(-x)),
+    "swish": lambda x: x / (1 + np.exp(-x)), "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
+}
+
+
 def _lut(raw, in_shape):
-    """A unary function as a table: addressed by its input quantizer, entries of its output's."""
+    """A unary function as a table: addressed by its input quantizer, entries of its output's.
+
+    HGQ2 does not store the entries; hls4ml computes them (the function on every
+    input value, through the output quantizer) and keeps the type they need.  A
+    Keras activation qreport knows by name is evaluated the same way; any other is
+    bounded by the output quantizer's declared range.
+    """
+    from .quant import quantize, values_fact
+
     iq, oq = raw.quantizers.get("iq"), raw.quantizers.get("oq")
     if iq is None or oq is None:
         raise AnalysisError(f"{raw.name}: a unary function table without its input and output "
                             "quantizers is not read (hls4ml converts only that form)")
     act = raw.config.get("activation")
-    act = act.get("config") if isinstance(act, dict) else act
+    act = str(act.get("config") if isinstance(act, dict) else act)
     shape = tuple(in_shape[1:])
     out = el.declared(oq, shape, raw.name)
     k, i, f = broadcast(oq, shape, raw.name)
     d = bit_widths("output", oq, k, i, f, out.lo, out.hi)
-    return _result(out, config=f"table of {act}: its output quantizer's range",
-                   tables=[table(str(act), iq, oq, in_shape, "")], dists=[d],
-                   notes=[f"{raw.name}: the {act} table's entries are not stored (hls4ml computes "
-                          "them): its output is bounded by its output quantizer's range"])
+    t = table(act, iq, oq, in_shape, "")
+    fn = FUNCTIONS.get(act)
+    if fn is None or np.size(oq.k) != 1:
+        return _result(out, config=f"table of {act}: its output quantizer's range", tables=[t],
+                       dists=[d], notes=[f"{raw.name}: the {act} table's entries are not stored "
+                                         "and qreport does not evaluate it: its output is bounded "
+                                         "by its output quantizer's range"])
+    ik, ii, fi = (int(np.max(a)) for a in (iq.k, iq.i, iq.f))
+    grid = -ik * 2.0 ** ii + np.arange(t.depth) * 2.0 ** -fi
+    with np.errstate(over="ignore"):
+        vals = fn(grid.astype(np.float32)).astype(np.float32)
+    ok, oi, of = (np.reshape(a, -1)[:1] for a in (oq.k, oq.i, oq.f))
+    q = quantize(oq, vals, np.broadcast_to(ok, vals.shape), np.broadcast_to(oi, vals.shape),
+                 np.broadcast_to(of, vals.shape))
+    vfact, vfrac = values_fact(q, f"{act} table entries")
+    t = Table(name=act, input_bits=t.input_bits, depth=t.depth, width=vfact.bits,
+              input_type=t.input_type, output_type=vfact.fixed.replace("ap_", ""), evaluated=True)
+    lo, hi = float(q.min()), float(q.max())
+    out = el.ElementMap(np.full(shape, lo), np.full(shape, hi), np.full(shape, float(vfrac)))
+    return _result(out, config=f"table of {act}, its {t.depth} entries", tables=[t], dists=[d])
 
 
 def _products(raw, maps, in_shapes):

@@ -149,7 +149,16 @@ def layer(entry: dict, vars_, rename: dict, path: str) -> list[RawLayer]:
     parts = {}
     if kind == "softmax":
         parts = softmax_parts(c, vars_, where, path)
+        ebops = _with_parts(ebops, parts)
     return [RawLayer(name, cls, dict(c, _kind=kind), refs, args, weights, quants, parts, ebops)]
+
+
+def _with_parts(ebops, parts: dict):
+    """A layer's stored EBOPs with its parts' (HGQ2's ``ebops`` of a softmax sums its tables)."""
+    got = [p.ebops for p in parts.values() if p.ebops is not None]
+    if ebops is None and not got:
+        return None
+    return (ebops or 0) + sum(got)
 
 
 def softmax_parts(c: dict, vars_, where: str, path: str, prefix: str = "") -> dict:
@@ -244,6 +253,9 @@ def attention(name, cls, c, refs, vars_, rename, path) -> list[RawLayer]:
     axes = c.get("attention_axes")
     axes = tuple(axes) if isinstance(axes, list) else ((axes,) if isinstance(axes, int) else None)
     if cls == "QLinformerAttention":
+        if c.get("lin_kv_proj_mode", "dense") != "dense":
+            raise fail(path, f"{where}: table projections (lin_kv_proj_mode="
+                             f"{c.get('lin_kv_proj_mode')!r}) are HGQ-LUT layers, not read")
         dims = c.get("lin_kv_proj_dim")
         dims = tuple(dims) if isinstance(dims, list) else (int(dims),)
         attn = axes or tuple(range(1, rank - 1))
@@ -255,7 +267,9 @@ def attention(name, cls, c, refs, vars_, rename, path) -> list[RawLayer]:
             o[a] = new[i]
         eq = f"{letters},{ker}->{''.join(o)}"
         k_ref = dense("lin_k_proj", ("lin_k_proj", "_lin_k_proj"), k_ref, eq, None, False, iq)
-        v_ref = dense("lin_v_proj", ("lin_v_proj", "_lin_v_proj"), v_ref, eq, None, False, iq)
+        v_alias = ("lin_k_proj", "_lin_k_proj") if c.get("share_kv_proj") else \
+            ("lin_v_proj", "_lin_v_proj")
+        v_ref = dense("lin_v_proj", v_alias, v_ref, eq, None, False, iq)
     eq, b = proj_equation(rank - 1, 1, 2)
     qt = dense("query", ("query_dense", "query"), q_ref, eq, b if bias_on else None, True, iq)
     kt = dense("key", ("key_dense", "key"), k_ref, eq, None, True, iq)
@@ -277,8 +291,9 @@ def attention(name, cls, c, refs, vars_, rename, path) -> list[RawLayer]:
     s_where = f"layer {name + '/softmax'!r}"
     _, s_ebops = own_weights(sm, "QSoftmax", {"enable_ebops": True}, s_where, path)
     sq = read_quantizers(sm, sconf, ["oq"], 1, s_where, path, iq=sm.quantizer("iq") is not None)
+    s_parts = softmax_parts(sconf, sm, s_where, path)
     out.append(RawLayer(f"{name}/softmax", "QSoftmax", sconf, (TensorRef(f"{name}/scores"),), (),
-                        {}, sq, softmax_parts(sconf, sm, s_where, path), s_ebops))
+                        {}, sq, s_parts, _with_parts(s_ebops, s_parts)))
     out.append(RawLayer(f"{name}/combine", "QEinsum", {"equation": combine, "_kind": "einsum2",
                                                       "enable_iq": False},
                         (TensorRef(f"{name}/softmax"), vt)))
