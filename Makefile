@@ -55,8 +55,13 @@ clean:
 	rm -rf $(VENV) build out *.egg-info
 
 # The HGQ2 test models and what they are checked against (tests/hgq2/), made in their
-# own venv: hgq2 installs a `qkeras` package over qkeras-v3's, so it never enters .venv.
+# own venvs: hgq2 installs a `qkeras` package over qkeras-v3's, so it never enters .venv.
+# Published files come from hgq2 0.1.x (Keras <= 3.10) and 0.2.x: both make the forms.
 hgq2-models:
 	python3 -m venv .venv-hgq2
 	.venv-hgq2/bin/pip install -q hgq2==0.2.0 jax jaxlib hls4ml==1.3.0 h5py
+	python3 -m venv .venv-hgq2-0.1.5
+	.venv-hgq2-0.1.5/bin/pip install -q hgq2==0.1.5 keras==3.10.0 jax jaxlib hls4ml==1.3.0 h5py
 	cd tests/hgq2 && ../../.venv-hgq2/bin/python make_models.py
+	cd tests/hgq2 && ../../.venv-hgq2-0.1.5/bin/python make_forms.py
+	cd tests/hgq2 && ../../.venv-hgq2/bin/python make_forms.py

@@ -156,12 +156,21 @@ def bit_widths(b) -> dict:
             "widest": b.widest, "narrowest": b.narrowest, "total_bits": b.total_bits}
 
 
+def table(t) -> dict:
+    return {"name": t.name, "input_bits": t.input_bits, "depth": t.depth, "width": t.width,
+            "bits": t.bits, "input_type": t.input_type, "output_type": t.output_type,
+            "entries": "computed" if t.evaluated else "not stored"}
+
+
 def layer(l: LayerFacts, hgq2: bool = False) -> dict:
-    """The layer object (an HGQ2 model's also has ``bit_widths`` and ``hls4ml_accum_t``)."""
+    """The layer object (an HGQ2 model's also has ``bit_widths``, ``hls4ml_accum_t``,
+    ``ebops`` and ``tables``)."""
     d = _layer(l)
     if hgq2:
         d["bit_widths"] = [bit_widths(b) for b in l.bit_widths]
         d["hls4ml_accum_t"] = l.hls4ml_type
+        d["ebops"] = l.ebops
+        d["tables"] = [table(t) for t in l.tables]
     return d
 
 
@@ -189,9 +198,10 @@ def widest(w: Widest) -> dict:
     return {"layer": w.layer, "part": w.part, "width": w.width, "fixed": w.fixed}
 
 
-def totals(t: Totals) -> dict:
-    """The totals object."""
+def totals(t: Totals, hgq2: bool = False) -> dict:
+    """The totals object (an HGQ2 model's also has ``ebops`` and ``table_bits``)."""
     w = t.widest_accumulator
+    extra = {"ebops": t.ebops, "table_bits": t.table_bits} if hgq2 else {}
     return {
         "macs": t.macs, "macs_by_operation": dict(t.macs_by_operation),
         "weights": t.weights, "bias": t.bias, "weight_bits": t.weight_bits,
@@ -202,6 +212,7 @@ def totals(t: Totals) -> dict:
         "bits_saved": t.bits_saved,
         "energy_pj": pj(t.energy_pj),
         "hardware": model_hardware(t.hardware) if t.hardware is not None else None,
+        **extra,
     }
 
 
@@ -239,7 +250,7 @@ def report(facts: ModelFacts, prov: Provenance) -> dict:
         "schema": SCHEMA,
         "model": model_block(facts, prov),
         "layers": [layer(l, facts.library == "hgq2") for l in facts.layers],
-        "totals": totals(facts.totals),
+        "totals": totals(facts.totals, facts.library == "hgq2"),
         "warnings": list(facts.warnings),
     }
 

@@ -26,7 +26,7 @@ from .facts import (MODE_01, MODE_BINARY, MODE_FIXED, MODE_FLOAT, MODE_PO2, MODE
                     Energy, LayerFacts, MacEnergy, Operation, QFact)
 from .fixed import fractional_bits_of_step, width_for_range
 from .types import derived_fact
-from .layers import is_linear, kind_of, pool_area
+from .layers import is_linear, pool_area
 
 #: Every SRAM is at least this many bits (16 MiB, QTools' own example setting).
 MIN_SRAM_BITS = 8 * 16 * 1024 * 1024

@@ -57,6 +57,7 @@ class Part:
     # per-element input ranges (HGQ2): the accumulator's extremes per output element
     # (…, C_out), without the bias, computed from each input element's own range
     element_bounds: tuple | None = None
+    equation: str | None = None   # an EinsumDense's own equation (its kernel in its own layout)
     map_frac: int | None = None   # F of the products' finest grid over the live pairs
 
 

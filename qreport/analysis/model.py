@@ -119,6 +119,10 @@ def with_hardware(layers, work, design: Design, progress=None):
     return out, hardware_totals(per, design, tuple(missing))
 
 
+#: bits of a float32 significand: a wider sum HGQ2's float32 forward pass can round
+FLOAT32_SIGNIFICAND = 24
+
+
 def analyse_hgq2(raw, design: Design = Design(), progress=None) -> ModelFacts:
     """Analyse an HGQ2 model read directly (:func:`qreport.read.hgq2.read_hgq2`).
 
@@ -149,8 +153,15 @@ def analyse_hgq2(raw, design: Design = Design(), progress=None) -> ModelFacts:
             l = dataclasses.replace(l, warnings=l.warnings + (
                 f"{l.name}: its {what} is all 0, and hls4ml writes its type as the degenerate "
                 "type ufixed<2,32>",))
+        acc = l.accumulator.bound if l.operations else None
+        if acc is not None and acc.width is not None and acc.width > FLOAT32_SIGNIFICAND:
+            l = dataclasses.replace(l, warnings=l.warnings + (
+                f"{l.name}: its exact accumulator needs {acc.width} bits, more than float32's "
+                f"{FLOAT32_SIGNIFICAND}-bit significand: HGQ2's own forward pass (float32) can "
+                "round these sums, so its outputs here may differ from the hardware's",))
         out.append(l)
-    warnings = list(warnings) + [w for l in out for w in l.warnings if "ufixed<2,32>" in w]
+    warnings = list(warnings) + [w for l in out for w in l.warnings
+                                 if "ufixed<2,32>" in w or "float32's" in w]
     warnings += [f"{l.name}: {b.pruned_channels} output channel(s) with every weight pruned "
                  "(zero-width channels)" for l in out for b in l.bit_widths
                  if b.role == "kernel" and b.pruned_channels]

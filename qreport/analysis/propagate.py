@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 
 from . import operations as ops
 from .energy import layer_energy
 from .accumulator import Bound, output_type
 from .facts import FLOAT, InputFacts, LayerFacts, QFact, Totals, Widest, float_fact
-from .geometry import Part, window_stack, with_bias
-from .layers import is_linear, is_quantizer, relu
+from .geometry import Part, with_bias
+from .layers import is_linear, is_quantizer
 
 
 @dataclass(frozen=True)

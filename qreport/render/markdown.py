@@ -52,7 +52,9 @@ def _layer_rows(facts: ModelFacts) -> list[tuple[str, ...]]:
                      " + ".join(code(o.name) for o in l.operations), *T.counts_cells(l),
                      code(acc) if acc else "", code(inferred) if inferred else "",
                      T.saved_cell(l), T.energy(l.energy.total) if l.energy is not None else "",
-                     *_hw_cells(l)))
+                     *_hw_cells(l))
+                    + ((T.integer(l.ebops) if l.ebops is not None else "",)
+                       if facts.library == "hgq2" else ()))
     return rows
 
 
@@ -106,7 +108,10 @@ def markdown(facts: ModelFacts, prov: Provenance, limit: int = LIMIT) -> str:
         f"- **{f.energy}** per inference, {T.ENERGY_CAVEAT}",
     ]
     head += ["### What quantization buys", "", *buys, ""]
-    totals = [("MACs", f.macs), ("bit operations (BOPs)", f.bops), ("weights", f.weights),
+    totals = [("MACs", f.macs), ("bit operations (BOPs)", f.bops)]
+    totals += [("HGQ2's stored EBOPs", f.ebops)] if f.ebops else []
+    totals += [("lookup-table memory", f.table_bits)] if f.table_bits else []
+    totals += [("weights", f.weights),
               ("bias", f.bias), ("weight memory", f"{f.weight_bits} bits"),
               ("bias memory", f"{f.bias_bits} bits"), ("parameter memory", f.memory),
               ("energy per inference (estimate)", f.energy)]
@@ -128,7 +133,9 @@ def markdown(facts: ModelFacts, prov: Provenance, limit: int = LIMIT) -> str:
     layer_head = ("#", "layer", "class", "operation", "MACs", "weights", "weight bits",
                   "accumulator", "hls4ml", "bits saved", "energy (est.)", "multipliers", "DSP",
                   "LUT", "latency")
-    right = {0, 4, 5, 6, 9, 10, 11, 12, 13, 14}
+    right = {0, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15}
+    if facts.library == "hgq2":
+        layer_head += ("EBOPs (HGQ2, stored)",)
 
     def doc(n_rows: int) -> str:
         table = _table(layer_head, rows[:n_rows], right)

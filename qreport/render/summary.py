@@ -38,6 +38,10 @@ def summary_text(facts: ModelFacts, prov: Provenance) -> str:
             f"  bias           {integer(t.bias)}  ({integer(t.bias_bits)} bits)",
             f"  zero weights   {integer(t.zero_weights)}  (sparsity {percent(t.sparsity) or '—, no weights'})",
             f"  BOPs           {integer(t.bops)}"]
+    if t.ebops is not None:
+        out.append(f"  EBOPs (HGQ2)   {integer(t.ebops)}  (as the file stores them)")
+    if t.table_bits:
+        out.append(f"  tables         {integer(t.table_bits)} bits")
     if t.compression:
         out.append(f"  memory         {kib(t.parameter_bits)} vs {kib(t.float32_bits)} float32 "
                    f"({t.compression:.1f}x smaller)")

@@ -191,7 +191,8 @@ class Summary:
     bits_saved: str
     saved_where: str
     energy: str
-
+    ebops: str = ""        # HGQ2: the layers' stored EBOPs ("" for other models)
+    table_bits: str = ""   # HGQ2: lookup-table memory ("" when none)
 
 
 def summary(facts) -> Summary:
@@ -211,7 +212,16 @@ def summary(facts) -> Summary:
         widest_where=part_label(w.layer, w.part) if w is not None else "",
         bits_saved=bits(t.bits_saved),
         saved_where=_saved_where(facts),
-        energy=energy(t.energy_pj))
+        energy=energy(t.energy_pj),
+        ebops=integer(t.ebops) if t.ebops is not None else "",
+        table_bits=f"{integer(t.table_bits)} bits" if t.table_bits else "")
+
+
+def table_row(t) -> tuple[str, ...]:
+    """A lookup table's row: name, address, entries, width, memory, types, entries known."""
+    return (t.name, f"{t.input_bits} bits ({t.input_type})", integer(t.depth),
+            f"{t.width} bits ({t.output_type})", f"{integer(t.bits)} bits",
+            "computed" if t.evaluated else "not stored")
 
 
 def _saved_where(facts) -> str:

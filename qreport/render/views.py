@@ -125,6 +125,8 @@ class LayerView:
     keys: SortKeys | None = None                 # the layer table's sort and filter values
     formats: tuple[tuple[str, ...], ...] = ()    # HGQ2: one row per per-element quantizer
     hls4ml_type: str = ""                        # HGQ2: the accum_t hls4ml's BitExact derives
+    ebops: str = ""                              # HGQ2: its stored EBOPs ("" when none)
+    tables: tuple[tuple[str, ...], ...] = ()     # HGQ2: its lookup tables, one row each
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,8 @@ def layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
                   ("bias bits", T.integer(c.bias_bits)),
                   ("zero weights", f"{T.integer(c.zero_weights)} ({T.percent(c.sparsity) or 'no weights'})"),
                   ("BOPs", T.integer(c.bops)))
+        if l.ebops is not None:
+            counts += (("HGQ2 EBOPs (stored)", T.integer(l.ebops)),)
     row = T.counts_cells(l)
     macs = dict((m.part, m) for m in l.energy.per_mac) if l.energy is not None else {}
     return LayerView(
@@ -303,7 +307,9 @@ def layer_view(i: int, l: LayerFacts, chart, sheet: bool) -> LayerView:
         acc=T.accumulator_cell(l), inferred=T.inferred_cell(l),
         saved=T.saved_cell(l),
         mac=bool(l.operations), sheet=sheet, hardware=layer_block(l), keys=sort_keys(l),
-        formats=tuple(_format_row(b) for b in l.bit_widths), hls4ml_type=l.hls4ml_type or "")
+        formats=tuple(_format_row(b) for b in l.bit_widths), hls4ml_type=l.hls4ml_type or "",
+        ebops=T.integer(l.ebops) if l.ebops is not None else "",
+        tables=tuple(T.table_row(t) for t in l.tables))
 
 
 SHEETS = ("all", "mac", "none")

@@ -32,7 +32,8 @@ def einsum_parts(d) -> list:
 
     k = d.kernels[0]
     e = parse(d.config["equation"], d.in_shape[1:], k.values.shape)
-    return [geo._part(k, geo.same_layout, terms=e.terms, macs=e.macs)]
+    return [geo._part(k, geo.same_layout, terms=e.terms, macs=e.macs,
+                      equation=d.config["equation"])]
 
 
 def products_parts(d) -> list:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import classes
-from .raw import RawLayer, TensorRef, fail, quantizer, quantizer_conf
+from .raw import RawLayer, TensorRef, fail, quantizer
 
 
 def activation_name(v) -> str:
