@@ -108,11 +108,20 @@ def energy(e: Energy) -> dict:
             "total_pj": pj(e.total), "per_mac": [mac_energy(m) for m in e.per_mac]}
 
 
-def figure(name: str, value) -> dict:
-    """One hardware figure: its value and whether it is an exact count or an estimate."""
+def figure(name: str, value, h=None) -> dict:
+    """One hardware figure: its value, whether it is an exact count or an estimate, and an
+    estimate's measured error in the design's regime (``"unvalidated"`` where no public
+    synthesis data covers it)."""
     if isinstance(value, float):
         value = round(value, 6)
-    return {"value": value, "basis": FIGURES[name][0]}
+    d = {"value": value, "basis": FIGURES[name][0]}
+    if d["basis"] == "estimate" and h is not None:
+        from .analysis.hardware.estimates import error
+
+        e = error(name, h.strategy, h.reuse_factor)
+        d["error"] = ({"median": e.median, "p90": e.p90, "n": e.n, "source": e.source}
+                      if e is not None else "unvalidated")
+    return d
 
 
 _LAYER_FIGURES = ("multiplications", "zero_products", "shift_products", "multiplier_products",
@@ -123,13 +132,13 @@ _LAYER_FIGURES = ("multiplications", "zero_products", "shift_products", "multipl
 def layer_hardware(h: LayerHardware) -> dict:
     """A layer's ``hardware`` object: what hls4ml instantiates, every figure marked."""
     d = {"strategy": h.strategy, "reuse_factor": h.reuse_factor, "positions": h.positions}
-    d.update({k: figure(k, getattr(h, k)) for k in _LAYER_FIGURES})
+    d.update({k: figure(k, getattr(h, k), h) for k in _LAYER_FIGURES})
     d["multipliers_by_width"] = [{"data_bits": a, "weight_bits": b, "count": c}
                                  for a, b, c in h.multipliers_by_width]
     d["adders_by_width"] = [{"width": w, "count": c} for w, c in h.adders_by_width]
-    d["inferred"] = {"lut": figure("lut", h.lut_type), "ff": figure("ff", h.ff_type)}
-    d["lut_saved"] = figure("lut", h.lut_saved)
-    d["ff_saved"] = figure("ff", h.ff_saved)
+    d["inferred"] = {"lut": figure("lut", h.lut_type, h), "ff": figure("ff", h.ff_type, h)}
+    d["lut_saved"] = figure("lut", h.lut_saved, h)
+    d["ff_saved"] = figure("ff", h.ff_saved, h)
     d["notes"] = list(h.notes)
     return d
 
@@ -139,9 +148,9 @@ def model_hardware(h: ModelHardware) -> dict:
     d = {"strategy": h.strategy, "reuse_factor": h.reuse_factor}
     for k in ("multipliers", "dsp", "lut", "ff", "bram_18k", "weight_storage_bits",
               "initiation_interval", "latency_cycles", "da_cost"):
-        d[k] = figure(k, getattr(h, k))
-    d["lut_saved"] = figure("lut", h.lut_saved)
-    d["ff_saved"] = figure("ff", h.ff_saved)
+        d[k] = figure(k, getattr(h, k), h)
+    d["lut_saved"] = figure("lut", h.lut_saved, h)
+    d["ff_saved"] = figure("ff", h.ff_saved, h)
     d["layers"] = h.layers
     d["not_estimated"] = list(h.not_estimated)
     d["rules"] = {k: {"basis": b, "rule": r} for k, (b, r) in FIGURES.items()}

@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..analysis.hardware import FIGURES
+from ..analysis.hardware.estimates import error
+
+#: The estimated figures whose measured error the pages state, and how they name them.
+ESTIMATED = (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram_18k", "BRAM_18K"),
+             ("latency_cycles", "latency"))
 
 #: How a strategy is named on the page.
 STRATEGY = {"latency": "latency", "resource": "resource",
@@ -21,6 +26,30 @@ def fig(name: str, v) -> str:
         return "—"
     s = f"{round(v):,}" if isinstance(v, float) else f"{v:,}"
     return ("≈ " + s) if FIGURES[name][0] == "estimate" else s
+
+
+def err(name: str, hw) -> str:
+    """An estimate's measured error in the design's regime: ``±8 % median, ±12 % p90 (n = 207)``."""
+    e = error(name, hw.strategy, hw.reuse_factor)
+    return e.label() if e is not None else "unvalidated (no public synthesis data for this regime)"
+
+
+def error_rows(hw) -> tuple[tuple[str, str, str], ...]:
+    """(figure, measured error, source) of every estimated figure, for the design's regime."""
+    rows = []
+    for name, label in ESTIMATED:
+        e = error(name, hw.strategy, hw.reuse_factor)
+        rows.append((label, err(name, hw), e.source if e is not None else "—"))
+    return tuple(rows)
+
+
+def errors_line(hw) -> str:
+    """The errors in one line, for a sheet or the terminal: ``LUT ±8 % median, …``."""
+    out = []
+    for name, label in ESTIMATED:
+        e = error(name, hw.strategy, hw.reuse_factor)
+        out.append(f"{label} " + (f"±{e.median:.0%}/±{e.p90:.0%}" if e is not None else "unvalidated"))
+    return "measured error (median/p90): " + ", ".join(out)
 
 
 def cycles(n: int) -> str:
@@ -41,11 +70,14 @@ def design(hw) -> str:
 
 def totals_rows(hw) -> list[tuple[str, str]]:
     """The design's totals as (figure, value) rows: Markdown's table, the terminal summary."""
-    rows = [("multipliers (exact)", f"{hw.multipliers:,}"), ("DSP (estimate)", fig("dsp", hw.dsp)),
-            ("LUT (estimate)", fig("lut", hw.lut)), ("FF (estimate)", fig("ff", hw.ff)),
-            ("BRAM_18K (exact)", f"{hw.bram_18k:,}"),
+    rows = [("multipliers (exact)", f"{hw.multipliers:,}"),
+            (f"DSP (estimate, {err('dsp', hw)})", fig("dsp", hw.dsp)),
+            (f"LUT (estimate, {err('lut', hw)})", fig("lut", hw.lut)),
+            (f"FF (estimate, {err('ff', hw)})", fig("ff", hw.ff)),
+            (f"BRAM_18K (estimate, {err('bram_18k', hw)})", fig("bram_18k", hw.bram_18k)),
             ("initiation interval (exact)", cycles(hw.initiation_interval)),
-            ("latency (estimate)", f"{fig('latency_cycles', hw.latency_cycles)} cycles")]
+            (f"latency (estimate, {err('latency_cycles', hw)})",
+             f"{fig('latency_cycles', hw.latency_cycles)} cycles")]
     if hw.lut_saved:
         rows.append(("LUTs the exact widths save (estimate)", fig("lut", hw.lut_saved)))
     return rows
@@ -80,6 +112,7 @@ class HardwareView:
     saved: str        # "≈ 14,606 LUTs and ≈ 1,816 FFs saved by the exact widths" or ""
     missing: str      # the weight layers without figures, or ""
     rules: tuple[tuple[str, str, str], ...]  # (figure, exact|estimate, rule)
+    errors: tuple[tuple[str, str, str], ...] = ()  # (figure, measured error, source)
 
 
 def _row(name: str, lid: str, h, note: str = "") -> HardwareRow:
@@ -110,13 +143,18 @@ def hardware_view(facts, ids: dict[str, str]) -> HardwareView | None:
                    f" · {fig('latency_cycles', hw.latency_cycles)} cycles")
     if hw.bram_18k:
         cover_label += f" · {hw.bram_18k} BRAM_18K"
-    cover = [(f"≈ {kilo(lut)}", "LUTs (estimate)",
+    def short(name):
+        e = error(name, hw.strategy, hw.reuse_factor)
+        return f"±{e.median:.0%} median" if e is not None else "unvalidated"
+    cover = [(f"≈ {kilo(lut)}", f"LUTs (estimate, {short('lut')})",
               f"≈ {kilo(hw.lut_saved)} saved by exact widths" if hw.lut_saved else ""),
-             (fig("dsp", hw.dsp), "DSPs (estimate)", f"{hw.multipliers:,} multipliers (exact)"),
+             (fig("dsp", hw.dsp), f"DSPs (estimate, {short('dsp')})",
+              f"{hw.multipliers:,} multipliers (exact)"),
              (f"II {hw.initiation_interval:,}", "cycles per input (exact)",
               f"latency {fig('latency_cycles', hw.latency_cycles)} cycles"),
-             (f"{hw.bram_18k:,}", "BRAM_18K (exact)", f"{hw.weight_storage_bits:,} weight bits"),
-             (f"≈ {kilo(hw.ff)}", "FFs (estimate)", "registers")]
+             (fig("bram_18k", hw.bram_18k), f"BRAM_18K (estimate, {short('bram_18k')})",
+              f"{hw.weight_storage_bits:,} weight bits"),
+             (f"≈ {kilo(hw.ff)}", f"FFs (estimate, {short('ff')})", "registers")]
     saved = ""
     if hw.lut_saved:
         saved = (f"{fig('lut', hw.lut_saved)} LUTs and {fig('ff', hw.ff_saved)} FFs: what the exact "
@@ -129,7 +167,7 @@ def hardware_view(facts, ids: dict[str, str]) -> HardwareView | None:
     return HardwareView(
         design=design(hw), cover=tuple(cover), cover_label=cover_label,
         rows=tuple(rows), total=_row("total", "", hw), saved=saved, missing=missing,
-        rules=tuple((k, b, r) for k, (b, r) in FIGURES.items()))
+        rules=tuple((k, b, r) for k, (b, r) in FIGURES.items()), errors=error_rows(hw))
 
 
 @dataclass(frozen=True)
@@ -159,8 +197,9 @@ def layer_block(l) -> LayerHardwareView | None:
     if h.da_cost is not None:
         lines.append(f"da4ml: cost {h.da_cost:,.0f} LUT-equivalents, adder depth {h.da_depth}.")
     lines += list(h.notes)
+    lines.append(errors_line(h) + ".")
     cells = (("multipliers", f"{h.multipliers:,}"), ("adders", f"{h.adders:,}"),
-             ("BRAM_18K", f"{h.bram_18k:,}"), ("II", cycles(h.initiation_interval)),
+             ("BRAM_18K", fig("bram_18k", h.bram_18k)), ("II", cycles(h.initiation_interval)),
              ("DSP", fig("dsp", h.dsp)), ("LUT", fig("lut", h.lut)),
              ("LUT saved", fig("lut", h.lut_saved) if h.lut_saved is not None else "—"),
              ("FF", fig("ff", h.ff)),

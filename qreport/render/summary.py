@@ -54,9 +54,11 @@ def summary_text(facts: ModelFacts, prov: Provenance) -> str:
     hw = t.hardware
     if hw is not None and hw.layers:
         out += ["", f"hardware ({design(hw)}; ≈ an estimate, not a synthesis result):"]
-        out += [f"  {k:<38} {v}" for k, v in totals_rows(hw)]
+        rows = totals_rows(hw)
+        pad = max(len(k) for k, _ in rows)
+        out += [f"  {k:<{pad}}  {v}" for k, v in rows]
         if hw.not_estimated:
-            out.append(f"  {'not estimated':<38} {', '.join(hw.not_estimated)}")
+            out.append(f"  {'not estimated':<{pad}}  {', '.join(hw.not_estimated)}")
     if facts.warnings:
         out += ["", "warnings:"] + [f"  - {m}" for m in facts.warnings]
     return "\n".join(out) + "\n"

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..facts import MODE_BINARY, MODE_PO2, MODE_TERNARY, QFact
 from .design import LEVELS_PER_CYCLE, Design, closest_reuse_factor
+from .estimates import resource_latency, resource_model, resource_terms, shared_dsp_bits
 from .figures import LayerHardware
 
 def constant_widths(ints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,6 +114,8 @@ def layer_hardware(k: Kernel2D, data: QFact, weight: QFact, widths: np.ndarray,
             notes.append(f"{n_need} products share {limit} multipliers (hls4ml's multiplier_limit "
                          f"at reuse factor {rf}): their weights are multiplexed, not constants")
         by_width = ((dw, ww, mults),) if mults else ()
+        if resource_rom:   # a ROM-fed multiplier: its weight is as wide as the type
+            t = shared_dsp_bits()
         dsp = mults if (dw >= t and ww >= t) else 0
         lut_mul = (mults - dsp) * (dw * ww // 2) + mults * muxed * -(-rf // 4)
     else:
@@ -142,7 +145,8 @@ def layer_hardware(k: Kernel2D, data: QFact, weight: QFact, widths: np.ndarray,
         levels = int(math.ceil(math.log2(int(per_out.max()) + 1))) if per_out.size and per_out.max() else 0
 
     storage = kernel * (ww or 0)
-    bram = bram_18k(-(-kernel // rf) * (ww or 0), rf) if resource_rom else 0
+    # a ROM no deeper than 64 words fits a LUT6 per bit: Vivado keeps it in fabric
+    bram = bram_18k(-(-kernel // rf) * (ww or 0), rf) if resource_rom and rf > 64 else 0
     ii = rf * positions
     depth = (1 if mults else 0) + -(-levels // LEVELS_PER_CYCLE)
     latency = positions * rf - 1 + max(depth, 1)
@@ -156,6 +160,21 @@ def layer_hardware(k: Kernel2D, data: QFact, weight: QFact, widths: np.ndarray,
     lut_mux = rows * dw * -(-positions // 4) if positions > 1 else 0
     lut = add_bits + lut_mul + lut_mux
     lut_type = add_bits_type + lut_mul + lut_mux if add_bits_type is not None else None
+    if resource_rom:   # what Vivado builds of dense_resource: the fitted model (.estimates)
+        per_layer, _ = resource_latency()
+        latency = positions * rf + per_layer
+        block = -(-kernel // rf)
+        outs = cols * positions
+
+        def model(acc: int) -> tuple[float, float]:
+            return resource_model(resource_terms(rows, outs, rf, block, dw, ww or 0, acc,
+                                                 out_bits or dw, on_dsp=dsp > 0))
+        lut, ff = model(int(widths.max()))
+        lut += lut_mux
+        lut_type = ff_type = None
+        if type_width is not None:
+            lut_type, ff_type = model(type_width)
+            lut_type += lut_mux
     if free_type:
         notes.append(f"{weight.config}: hls4ml uses its {_product_name(weight)} product, no multiplier")
     return LayerHardware(
@@ -164,9 +183,9 @@ def layer_hardware(k: Kernel2D, data: QFact, weight: QFact, widths: np.ndarray,
         shift_products=n_shift * positions, multiplier_products=n_need * positions,
         multipliers=mults, multipliers_by_width=by_width, adders=n_add, adders_by_width=add_hist,
         weight_storage_bits=storage, bram_18k=bram, initiation_interval=ii,
-        latency_cycles=int(latency), dsp=int(dsp), lut=int(lut), ff=int(ff),
-        lut_type=None if lut_type is None else int(lut_type),
-        ff_type=None if ff_type is None else int(ff_type), notes=tuple(notes))
+        latency_cycles=int(latency), dsp=int(dsp), lut=int(round(lut)), ff=int(round(ff)),
+        lut_type=None if lut_type is None else int(round(lut_type)),
+        ff_type=None if ff_type is None else int(round(ff_type)), notes=tuple(notes))
 
 
 def _product_name(weight: QFact) -> str:

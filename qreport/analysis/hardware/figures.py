@@ -20,21 +20,30 @@ FIGURES = {
     "adders": ("exact", "two-input adds of the accumulation: per output, its nonzero products and "
                         "nonzero bias less one; resource with RF > 1: one per multiplier"),
     "weight_storage_bits": ("exact", "kernel elements × the weight type's width"),
-    "bram_18k": ("exact", "resource with RF > 1: hls4ml reshapes the kernel to depth RF and width "
-                          "block_factor × weight bits (ROM_nP_BRAM); an 18 Kb block is 36 bits wide "
-                          "up to depth 512, 18 to 1024, 9 to 2048, 4 to 4096, 2 to 8192, 1 to 16384"),
+    "bram_18k": ("estimate", "resource with RF > 1: the kernel reshaped to depth RF and width "
+                             "block_factor × weight bits (hls4ml's ROM_nP_BRAM), in 18 Kb blocks "
+                             "36 bits wide up to depth 512, 18 to 1024, 9 to 2048, 4 to 4096, 2 to "
+                             "8192, 1 to 16384; Vivado may place it, or an activation table, "
+                             "elsewhere"),
     "initiation_interval": ("exact", "cycles between inputs: RF per kernel pass, times the output "
                                      "positions a convolution computes one after another"),
-    "latency_cycles": ("estimate", "(positions − 1) · RF + 1 multiply stage + ceil(adder-tree levels "
-                                   f"/ {LEVELS_PER_CYCLE}) at 200 MHz"),
-    "dsp": ("estimate", f"a multiplier whose operands are both at least {DSP_MIN_BITS} bits wide "
-                        "(the constant weight trimmed to its odd part) is one DSP"),
-    "lut": ("estimate", "adders: one LUT per bit; a constant multiplier in fabric: (nonzero CSD "
-                        "digits − 1) adders of data + constant width; a shared multiplier in fabric: "
-                        "data·weight/2; an RF-to-1 input mux, and a convolution's "
-                        "positions-to-1 window mux: one LUT per bit per 4 inputs"),
-    "ff": ("estimate", "a register per pipeline stage on every output sum, and the layer's output "
-                       "array"),
+    "latency_cycles": ("estimate", "latency: (positions − 1) · RF + 1 multiply stage + "
+                                   f"ceil(adder-tree levels / {LEVELS_PER_CYCLE}) at 200 MHz; "
+                                   "resource with RF > 1: positions · RF + 3 per layer, 1 less "
+                                   "for the model (measured)"),
+    "dsp": ("estimate", f"latency: a constant multiplier whose operands are both at least "
+                        f"{DSP_MIN_BITS} bits wide (the weight trimmed to its odd part) is one DSP; "
+                        "resource with RF > 1: a ROM-fed multiplier whose data and weight types "
+                        "are both at least 7 bits wide (measured)"),
+    "lut": ("estimate", "latency: adders one LUT per bit; a constant multiplier in fabric: "
+                        "(nonzero CSD digits − 1) adders of data + constant width; a shared "
+                        "multiplier: data·weight/2 and an RF-to-1 mux, one LUT per bit per 4 "
+                        "inputs; resource with RF > 1: the fitted model Σ c·term over "
+                        "accumulator, input, output, fabric-multiplier and ROM bits "
+                        "(README 'Estimates'); a convolution adds its positions-to-1 window mux"),
+    "ff": ("estimate", "latency: a register per pipeline stage on every output sum, and the "
+                       "layer's output array; resource with RF > 1: the fitted model over "
+                       "accumulator, input, pipeline and output bits"),
     "da_cost": ("estimate", "da4ml's adder graph, in its LUT-equivalent cost"),
     "da_depth": ("exact", "da4ml's adder graph: adders on the longest path"),
 }
@@ -117,13 +126,18 @@ def totals(per_layer: list[LayerHardware], design: Design,
     saved_l = [h.lut_saved for h in per_layer]
     saved_f = [h.ff_saved for h in per_layer]
     das = [h.da_cost for h in per_layer if h.da_cost is not None]
+    latency = s("latency_cycles")
+    if any(h.strategy == "resource" and h.reuse_factor > 1 for h in per_layer):
+        from .estimates import resource_latency
+
+        latency += resource_latency()[1]   # the layers' handshakes overlap by a cycle
     return ModelHardware(
         strategy=design.strategy,
         reuse_factor=design.reuse_factor if design.strategy != "distributed_arithmetic" else 1,
         multipliers=s("multipliers"), dsp=s("dsp"), lut=s("lut"), ff=s("ff"),
         bram_18k=s("bram_18k"), weight_storage_bits=s("weight_storage_bits"),
         initiation_interval=max((h.initiation_interval for h in per_layer), default=0),
-        latency_cycles=s("latency_cycles"),
+        latency_cycles=latency,
         lut_saved=None if not per_layer or None in saved_l else sum(saved_l),
         ff_saved=None if not per_layer or None in saved_f else sum(saved_f),
         da_cost=sum(das) if das else None, layers=len(per_layer), not_estimated=not_estimated)
