@@ -34,13 +34,30 @@ def err(name: str, hw) -> str:
     return e.label() if e is not None else "unvalidated (no public synthesis data for this regime)"
 
 
-def error_rows(hw) -> tuple[tuple[str, str, str], ...]:
-    """(figure, measured error, source) of every estimated figure, for the design's regime."""
-    rows = []
+def error_cells(hw) -> dict[str, str]:
+    """Each estimated figure's measured error, short, for the row under the totals:
+    ``±41% / ±100%`` (median / 90th percentile) or ``unvalidated``."""
+    out = {}
+    for name, _ in ESTIMATED:
+        e = error(name, hw.strategy, hw.reuse_factor)
+        out[name] = f"±{e.median:.0%} / ±{e.p90:.0%}" if e is not None else "unvalidated"
+    return out
+
+
+def error_sources(hw) -> tuple[str, ...]:
+    """Where the errors were measured: each source once, with its figures and design count."""
+    seen: dict[str, list[str]] = {}
     for name, label in ESTIMATED:
         e = error(name, hw.strategy, hw.reuse_factor)
-        rows.append((label, err(name, hw), e.source if e is not None else "—"))
-    return tuple(rows)
+        if e is not None:
+            seen.setdefault(e.source, []).append((label, e.n))
+    out = []
+    for src, figs in seen.items():
+        by_n: dict[int, list[str]] = {}
+        for label, n in figs:
+            by_n.setdefault(n, []).append(label)
+        out.append("; ".join(f"{', '.join(ls)} (n = {n})" for n, ls in by_n.items()) + f": {src}")
+    return tuple(out)
 
 
 def errors_line(hw) -> str:
@@ -112,7 +129,8 @@ class HardwareView:
     saved: str        # "≈ 14,606 LUTs and ≈ 1,816 FFs saved by the exact widths" or ""
     missing: str      # the weight layers without figures, or ""
     rules: tuple[tuple[str, str, str], ...]  # (figure, exact|estimate, rule)
-    errors: tuple[tuple[str, str, str], ...] = ()  # (figure, measured error, source)
+    errors: dict | None = None                    # figure -> measured error (median / p90)
+    error_sources: tuple[str, ...] = ()
 
 
 def _row(name: str, lid: str, h, note: str = "") -> HardwareRow:
@@ -167,7 +185,8 @@ def hardware_view(facts, ids: dict[str, str]) -> HardwareView | None:
     return HardwareView(
         design=design(hw), cover=tuple(cover), cover_label=cover_label,
         rows=tuple(rows), total=_row("total", "", hw), saved=saved, missing=missing,
-        rules=tuple((k, b, r) for k, (b, r) in FIGURES.items()), errors=error_rows(hw))
+        rules=tuple((k, b, r) for k, (b, r) in FIGURES.items()), errors=error_cells(hw),
+        error_sources=error_sources(hw))
 
 
 @dataclass(frozen=True)
