@@ -30,8 +30,9 @@ TARGETS = {  # ratio <= target (issue #7; the PDF and memory ones from #11)
     "json/floor": 1.25, "html/floor": 1.6, "pdf/floor": 3.0,
     "analysis/reference": 0.5, "peak PSS/floor": 1.5,
 }
-MODEL_TARGETS = {  # per model, where the issue sets another value
+MODEL_TARGETS = {  # per model, where the issue sets another value (#33: Matplotlib charts)
     "mlp300": {"pdf/floor": 5.0},
+    "mobilenet": {"pdf/floor": 2.5, "html/floor": 1.0},
 }
 PDF_GOAL = 2.5      # MobileNet: pdf/floor we aim at (reported, not enforced)
 MAX_PAGES = {"mobilenet": 80}

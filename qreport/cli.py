@@ -166,6 +166,9 @@ def _render_flags(p, sheets: bool) -> None:
     """How a written report is laid out."""
     p.add_argument("--title", help="report title (default: the model's name)")
     p.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size")
+    p.add_argument(flag("chart_style"), metavar="FILE.mplstyle", default=None,
+                   help="a Matplotlib style for the charts, over qreport's house style "
+                        "(README 'Chart style' lists the keys qreport sets itself)")
     if sheets:
         p.add_argument(flag("sheets"), choices=("all", "mac", "none"), default="all",
                        help="layer sheets in HTML/PDF: all (default), mac (layers with MACs only), "
@@ -180,7 +183,21 @@ def _options(args) -> Options:
         analysis=AnalysisOptions(input_quantizers=tuple(args.input_quantizers), sample=args.sample,
                                  **_design(args)),
         render=RenderOptions(title=getattr(args, "title", None), paper=getattr(args, "paper", "a4"),
-                             sheets=getattr(args, "sheets", "all")))
+                             sheets=getattr(args, "sheets", "all"), chart_style=_chart_style(args)))
+
+
+def _chart_style(args) -> tuple:
+    """The --chart-style file's pairs (read and checked); a note for each key qreport sets."""
+    path = getattr(args, "chart_style", None)
+    if not path:
+        return ()
+    from .render.mpl import overridden, read_style
+
+    pairs = read_style(path)
+    for key in overridden(pairs):
+        print(f"qreport: note: {path}: {key} is set by qreport itself (README 'Chart style')",
+              file=getattr(args, "stream", sys.stderr), flush=True)
+    return pairs
 
 
 def _design(args) -> dict:
@@ -214,6 +231,7 @@ def main(argv=None) -> int:
     try:
         with command_line(), own_stderr(args.debug) as stream:
             progress = Progress(not args.quiet, stream)
+            args.stream = stream   # for notes that are not progress (a chart style's overrides)
             try:
                 return args.handler(args, progress)
             finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from dataclasses import dataclass, field
 
 #: name -> (command-line flag, Python spelling)
@@ -30,6 +31,7 @@ SPELLINGS = {
     "reuse_factor": ("--reuse-factor", "reuse_factor="),
     "dsp_min_bits": ("--dsp-min-bits", "dsp_min_bits="),
     "float_type": ("--float-type", "float_type="),
+    "chart_style": ("--chart-style FILE.mplstyle", "chart_style="),
 }
 
 _CLI = contextvars.ContextVar("qreport_cli", default=False)
@@ -85,11 +87,24 @@ class AnalysisOptions:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """How the facts are laid out: the title, PDF paper and which layer sheets."""
+    """How the facts are laid out: the title, PDF paper, which layer sheets, and a team's
+    chart style.
+
+    ``chart_style`` is the (key, value) pairs of a ``.mplstyle`` file; given a path,
+    the file is read (and checked) here, so the options carry its content to any
+    worker, not a path it may not have.
+    """
 
     title: str | None = None
     paper: str = "a4"
     sheets: str = "all"  # all | mac | none (HTML and PDF; JSON has every layer)
+    chart_style: tuple = ()
+
+    def __post_init__(self):
+        if isinstance(self.chart_style, (str, os.PathLike)):
+            from .render.mpl import read_style
+
+            object.__setattr__(self, "chart_style", read_style(self.chart_style))
 
 
 @dataclass(frozen=True)

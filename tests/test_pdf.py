@@ -47,7 +47,10 @@ def _single_document_pages(facts, meta, sheets="all") -> tuple[int, dict[str, in
     independent reference for what cutting into parts must not change."""
     import weasyprint
 
+    from qreport.render.workers import drawn
+
     html, assets = render_document(facts, meta, None, media="pdf", sheets=sheets)
+    assets = drawn(assets)   # the charts' Specs, drawn as a PDF worker draws them
     doc = weasyprint.HTML(string=html, base_url=M.SCHEME + "/",
                           url_fetcher=M.make_fetcher(assets, M.subset_fonts(html))).render()
     where = {}

@@ -47,21 +47,23 @@ def _html(facts, prov, opts: RenderOptions, workers=None) -> bytes:
     from .. import contract
     from .html import render_html
 
-    return render_html(facts, prov, contract.report(facts, prov), sheets=opts.sheets).encode()
+    return render_html(facts, prov, contract.report(facts, prov), sheets=opts.sheets,
+                       chart_style=opts.chart_style).encode()
 
 
 def _html_diff(d, old, new, opts: RenderOptions, workers=None) -> bytes:
     from .. import contract
     from .diffhtml import render_diff_html
 
-    return render_diff_html(d, old, new, contract.diff(d, old, new)).encode()
+    return render_diff_html(d, old, new, contract.diff(d, old, new), opts.chart_style).encode()
 
 
 def _pdf(facts, prov, opts: RenderOptions, workers=None) -> bytes:
     from .html import render_parts
     from .pdf import PdfInfo, render_pdf
 
-    parts, assets = render_parts(facts, prov, paper=opts.paper, sheets=opts.sheets)
+    parts, assets = render_parts(facts, prov, paper=opts.paper, sheets=opts.sheets,
+                                 chart_style=opts.chart_style)
     info = PdfInfo(prov.name, f"Hardware datasheet of {prov.file} (sha256 {prov.sha256})",
                    f"qreport {prov.qreport or ''}".strip())
     return render_pdf(parts, info, assets=assets, paper=opts.paper, workers=workers)
@@ -71,7 +73,7 @@ def _pdf_diff(d, old, new, opts: RenderOptions, workers=None) -> bytes:
     from .diffhtml import render_diff_parts
     from .pdf import PdfInfo, render_pdf
 
-    parts, assets = render_diff_parts(d, old, new, paper=opts.paper)
+    parts, assets = render_diff_parts(d, old, new, paper=opts.paper, chart_style=opts.chart_style)
     info = PdfInfo(f"{old.name} → {new.name}",
                    f"Diff of {old.file} (sha256 {old.sha256}) and {new.file} (sha256 {new.sha256})",
                    f"qreport {new.qreport or ''}".strip())
@@ -101,7 +103,8 @@ def _html_compare(c, opts: RenderOptions, workers=None) -> bytes:
     from ..provenance import versions
     from .compare import html
 
-    return html(c, contract.compare(c), qreport=versions()["qreport"] or "").encode()
+    return html(c, contract.compare(c), qreport=versions()["qreport"] or "",
+                chart_style=opts.chart_style).encode()
 
 
 def _pdf_compare(c, opts: RenderOptions, workers=None) -> bytes:
@@ -112,7 +115,7 @@ def _pdf_compare(c, opts: RenderOptions, workers=None) -> bytes:
     v = versions()["qreport"] or ""
     info = PdfInfo(f"Sweep of {len(c.rows)} models",
                    "Comparison of " + ", ".join(r.name for r in c.rows), f"qreport {v}".strip())
-    return render_pdf([html(c, None, "pdf", v, opts.paper)], info, paper=opts.paper,
+    return render_pdf([html(c, None, "pdf", v, opts.paper, opts.chart_style)], info, paper=opts.paper,
                       workers=workers)
 
 

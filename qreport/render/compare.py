@@ -97,17 +97,17 @@ class ComparePage:
     script: object = None        # views.TableScript on screen: the table's sort script and its CSP
 
 
-def page(c: Comparison, data: dict | None, media: str, qreport: str) -> ComparePage:
-    from .svgplot import scatter
+def page(c: Comparison, data: dict | None, media: str, qreport: str,
+         chart_style: tuple = ()) -> ComparePage:
+    from .mpl import Spec, draw, for_print
     from .views import script_json, table_script
 
     pts = [(r.figure(c.x), r.figure(c.y), r.name, r.pareto) for r in c.rows
            if r.figure(c.x) is not None and r.figure(c.y) is not None]
-    svg = scatter(pts, title=f"{heading(c.y)} against {heading(c.x)}", xlabel=heading(c.x),
-                  ylabel=heading(c.y))
+    svg = draw(Spec("sheetcharts", "scatter", (pts,),
+                    (("title", f"{heading(c.y)} against {heading(c.x)}"), ("xlabel", heading(c.x)),
+                     ("ylabel", heading(c.y))), style=chart_style, css_class="chart wide"))
     if media == "pdf":
-        from .charts import for_print
-
         svg = for_print(svg)
     rows = tuple(RowView(r.name, r.file,
                          tuple(("" if v is None else repr(v), cell(k, v)) for k, v in r.figures),
@@ -123,9 +123,9 @@ def page(c: Comparison, data: dict | None, media: str, qreport: str) -> CompareP
 
 
 def html(c: Comparison, data: dict | None, media: str = "screen", qreport: str = "",
-         paper: str = "a4") -> str:
+         paper: str = "a4", chart_style: tuple = ()) -> str:
     """The self-contained page (media ``screen``) or the PDF's print HTML (``pdf``)."""
     from .html import env, page_css_for
 
-    return env().get_template("compare.html").render(page=page(c, data, media, qreport),
+    return env().get_template("compare.html").render(page=page(c, data, media, qreport, chart_style),
                                                       css=page_css_for(media, paper))

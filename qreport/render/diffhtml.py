@@ -86,16 +86,17 @@ def diff_page(d: ModelDiff, old: Provenance, new: Provenance, data: dict | None,
         json=Markup(script_json(data)) if data is not None else None)
 
 
-def render_diff_html(d: ModelDiff, old: Provenance, new: Provenance, data: dict) -> str:
+def render_diff_html(d: ModelDiff, old: Provenance, new: Provenance, data: dict,
+                     chart_style: tuple = ()) -> str:
     """The self-contained HTML of a diff, its JSON (``qreport-diff/1``) embedded."""
-    chart = Charts(inline=True)
+    chart = Charts(inline=True, style=chart_style)
     page = diff_page(d, old, new, data, "screen", "a4", chart)
     return env().get_template("diff.html").render(page=page, css=page_css_for("screen", "a4"))
 
 
 def render_diff_parts(d: ModelDiff, old: Provenance, new: Provenance,
-                      paper: str = "a4") -> tuple[list[str], dict[str, bytes]]:
+                      paper: str = "a4", chart_style: tuple = ()) -> tuple[list[str], dict]:
     """The diff's print HTML in parts (front matter, then runs of sheets), and chart assets."""
-    chart = Charts(inline=False)
+    chart = Charts(inline=False, style=chart_style)
     page = diff_page(d, old, new, None, "pdf", paper, chart)
     return split_parts("diff.html", page, paper), chart.assets

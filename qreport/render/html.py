@@ -37,7 +37,7 @@ def _template_source(name: str) -> str:
 
 
 def render_html(facts: ModelFacts, prov: Provenance, data: dict, media: str = "screen",
-                paper: str = "a4", sheets: str = "all") -> str:
+                paper: str = "a4", sheets: str = "all", chart_style: tuple = ()) -> str:
     """The whole self-contained HTML document.
 
     Args:
@@ -47,6 +47,7 @@ def render_html(facts: ModelFacts, prov: Provenance, data: dict, media: str = "s
         media: ``screen`` (charts and JSON inline) or ``pdf``.
         paper: ``a4`` or ``letter`` (print media).
         sheets: ``all``, ``mac`` or ``none``.
+        chart_style: a team's chart style, (key, value) pairs (``mpl.read_style``).
 
     Returns:
         The HTML text; every string from the model is escaped.
@@ -54,7 +55,7 @@ def render_html(facts: ModelFacts, prov: Provenance, data: dict, media: str = "s
     Raises:
         ValueError: an unknown ``sheets`` value.
     """
-    return render_document(facts, prov, data, media, paper, sheets)[0]
+    return render_document(facts, prov, data, media, paper, sheets, chart_style)[0]
 
 
 def page_css_for(media: str, paper: str) -> Markup:
@@ -67,13 +68,14 @@ def page_css_for(media: str, paper: str) -> Markup:
 
 
 def render_document(facts: ModelFacts, prov: Provenance, data: dict | None, media: str = "screen",
-                    paper: str = "a4", sheets: str = "all") -> tuple[str, dict[str, bytes]]:
+                    paper: str = "a4", sheets: str = "all",
+                    chart_style: tuple = ()) -> tuple[str, dict]:
     """(HTML, assets): for media "pdf" the charts are assets and no JSON is embedded.
 
     For media "pdf" this is the whole document in one piece (what
     :func:`render_parts` splits); the PDF renderer uses the parts.
     """
-    chart = Charts(inline=media != "pdf")
+    chart = Charts(inline=media != "pdf", style=chart_style)
     page = page_data(facts, prov, data if media != "pdf" else None, media, paper, chart, sheets)
     return env().get_template("report.html").render(page=page, css=page_css_for(media, paper)), chart.assets
 
@@ -108,7 +110,7 @@ def plan_parts(sheets: list[LayerView], part_cost: float = PART_COST) -> list[li
 
 
 def render_parts(facts: ModelFacts, prov: Provenance, paper: str = "a4", sheets: str = "all",
-                 part_cost: float = PART_COST) -> tuple[list[str], dict[str, bytes]]:
+                 part_cost: float = PART_COST, chart_style: tuple = ()) -> tuple[list[str], dict]:
     """The PDF's print HTML cut into parts: (parts, chart assets).
 
     Part 0 is the front matter (cover, totals, contents, layer table, model
@@ -116,7 +118,7 @@ def render_parts(facts: ModelFacts, prov: Provenance, paper: str = "a4", sheets:
     Every part is a complete HTML document with the same stylesheet, so
     each can be laid out on its own, in its own process.
     """
-    chart = Charts(inline=False)
+    chart = Charts(inline=False, style=chart_style)
     page = page_data(facts, prov, None, "pdf", paper, chart, sheets)
     return split_parts("report.html", page, paper, part_cost), chart.assets
 

@@ -111,6 +111,23 @@ def _stamp(writer, page, over, i: int) -> None:
         [writer._add_object(head), *old, writer._add_object(tail)])
 
 
+def _chart_text(asset) -> str:
+    """Every string a chart will set (a drawn SVG, or a Spec's arguments): for the font subset."""
+    if isinstance(asset, bytes):
+        return unescape(asset.decode("utf-8", "replace"))
+    out, stack = [], [asset.args, asset.kwargs]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, (tuple, list)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+    return "".join(out)
+
+
 def render_pdf(parts: list[str], info: PdfInfo, assets: dict[str, bytes] | None = None,
                paper: str = "a4", jobs: int | None = None, refused: list | None = None,
                workers: Workers | None = None, stats: dict | None = None) -> bytes:
@@ -147,7 +164,7 @@ def _render_pdf(parts, info: PdfInfo, assets, paper, refused, workers: Workers, 
     from pypdf.generic import ArrayObject, ByteStringObject, Fit, NameObject, NumberObject
 
     # the characters of the text, entities decoded (Jinja writes ' as &#39;)
-    fonts = subset_fonts(unescape("".join(parts)))
+    fonts = subset_fonts(unescape("".join(parts)) + "".join(_chart_text(a) for a in assets.values()))
     done = workers.render(parts, assets, fonts, measure=stats is not None)
     if refused is not None:
         for p in done:

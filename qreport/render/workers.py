@@ -54,16 +54,27 @@ def _inside(a, b) -> bool:
     return b[0] <= a[0] and b[1] <= a[1] and a[2] <= b[2] and a[3] <= b[3]
 
 
-def render_part(html: str, assets: dict[str, bytes] | None = None,
+def drawn(assets: dict | None) -> dict[str, bytes] | None:
+    """The assets with every chart :class:`~.mpl.Spec` drawn, as the PDF draws it."""
+    if not assets or all(isinstance(v, bytes) for v in assets.values()):
+        return assets
+    from .mpl import draw, for_print
+
+    return {n: v if isinstance(v, bytes) else for_print(draw(v)).encode() for n, v in assets.items()}
+
+
+def render_part(html: str, assets: dict | None = None,
                 fonts: dict[str, bytes] | None = None, fetcher=None, measure: bool = False) -> Part:
     """Lay out and draw one HTML document; the PDF bytes and where things are.
 
-    ``measure`` also reports how full each page is (a walk over every box:
-    for tests and diagnostics, not for every build).
+    ``assets`` are chart files or the :class:`~.mpl.Spec` to draw them from (here, in
+    the worker).  ``measure`` also reports how full each page is (a walk over every
+    box: for tests and diagnostics, not for every build).
     """
     import weasyprint
 
     quiet_weasyprint()
+    assets = drawn(assets)
     fetcher = fetcher or make_fetcher(assets, fonts)
     doc = weasyprint.HTML(string=html, base_url=SCHEME + "/", url_fetcher=fetcher).render()
     anchors, links, seen = {}, [], set()
@@ -103,9 +114,13 @@ def _warm() -> None:
     from fontTools import subset  # noqa: F401
 
     quiet_weasyprint()
-    # The first layout in a process pays ~0.5 s (Pango, fontconfig, caches):
-    # pay it now, while the parent loads the model, not on the first part.
+    # The first layout in a process pays ~0.5 s (Pango, fontconfig, caches), and
+    # the first chart Matplotlib's import and the house style: pay them now, while
+    # the parent loads the model, not on the first part.
     weasyprint.HTML(string="<p>qreport</p>").render().write_pdf()
+    from .mpl import warm
+
+    warm()
 
 
 def _ready() -> bool:
