@@ -63,50 +63,67 @@ class Canvas:
         polys = np.stack([np.c_[x, y], np.c_[x + dx, y], np.c_[x + dx, y + dy], np.c_[x, y + dy]], 1)
         # add_artist, not add_patch: no data limits to update (a Bezier walk over every vertex)
         return self.add(self.ax.add_artist(PathPatch(Path.make_compound_path_from_polys(polys),
-                                                    **style)))
+                                                    clip_on=False, **style)))
 
     def text(self, x: float, y: float, s: str, size: float, **kw):
         """Text whose baseline starts (or, with ha, is aligned) at (x, y) points."""
         kw.setdefault("va", "baseline")
         return self.add(self.fig.text(x / self.w, 1 - y / self.h, s, fontsize=size, **kw))
 
+    def lines(self, segments, transform=None, **style):
+        """Line segments ((x0, y0), (x1, y1)) as one path (one SVG element, not one each);
+        in data units, or in display points with ``transform="display"``."""
+        from matplotlib.patches import PathPatch
+        from matplotlib.path import Path
+        from matplotlib.transforms import IdentityTransform
+
+        seg = np.asarray(segments, float).reshape(-1, 2, 2)
+        if not len(seg):
+            return None
+        codes = np.tile([Path.MOVETO, Path.LINETO], len(seg))
+        patch = PathPatch(Path(seg.reshape(-1, 2), codes), fill=False, clip_on=False, **style)
+        if transform == "display":
+            patch.set_transform(IdentityTransform())
+        return self.add(self.ax.add_artist(patch))
+
     def xticks(self, ticks, labels, grid: bool = False) -> None:
         """Tick marks below the axes, their labels under them, and vertical grid lines."""
         p, ax = self.params, self.ax
-        tr = ax.get_xaxis_transform()
+        y0, y1 = ax.get_ylim()
         if grid:
-            self.add(ax.vlines(ticks, 0, 1, transform=tr, color=p["grid.color"],
-                               linewidth=p["grid.linewidth"], zorder=0.5))
-        self.add(ax.plot(ticks, [0] * len(ticks), transform=tr, linestyle="none", marker=3,
-                         markersize=p["xtick.major.size"], markeredgewidth=p["xtick.major.width"],
-                         color=p["xtick.color"], clip_on=False)[0])
+            self.lines([((t, y0), (t, y1)) for t in ticks], color=p["grid.color"],
+                       linewidth=p["grid.linewidth"], zorder=0.5)
+        # marks in display points (1 pt = 1 px at 72 dpi), below the axes' bottom edge
+        bottom = ax.get_position().y0 * self.h
+        xs = ax.transData.transform([(t, y0) for t in ticks])[:, 0] if len(ticks) else []
+        length = p["xtick.major.size"]
+        self.lines([((x, bottom), (x, bottom - length)) for x in xs], transform="display",
+                   color=p["xtick.color"], linewidth=p["xtick.major.width"])
         size = p["xtick.labelsize"]
-        below = p["xtick.major.size"] + p["xtick.major.pad"] + 0.78 * size
-        for t, s in zip(ticks, labels):
-            self.add(ax.annotate(s, (t, 0), xycoords=tr, xytext=(0, -below), textcoords="offset points",
-                                 ha="center", va="baseline", fontsize=size,
-                                 color=p["xtick.labelcolor"] if p["xtick.labelcolor"] != "inherit"
-                                 else p["xtick.color"]))
+        below = length + p["xtick.major.pad"] + 0.78 * size
+        color = p["xtick.labelcolor"] if p["xtick.labelcolor"] != "inherit" else p["xtick.color"]
+        for x, s in zip(xs, labels):
+            self.text(x, self.h - bottom + below, s, size, ha="center", color=color)
 
     def yticks(self, ticks, labels, grid: bool = False, marks: bool = True,
                size: float | None = None, gids=None) -> None:
         """Tick marks left of the axes, their labels right-aligned to them, and grid lines."""
         p, ax = self.params, self.ax
-        tr = ax.get_yaxis_transform()
+        x0, x1 = ax.get_xlim()
         if grid:
-            self.add(ax.hlines(ticks, 0, 1, transform=tr, color=p["grid.color"],
-                               linewidth=p["grid.linewidth"], zorder=0.5))
+            self.lines([((x0, t), (x1, t)) for t in ticks], color=p["grid.color"],
+                       linewidth=p["grid.linewidth"], zorder=0.5)
+        left = ax.get_position().x0 * self.w
+        ys = ax.transData.transform([(x0, t) for t in ticks])[:, 1] if len(ticks) else []
         length = p["ytick.major.size"] if marks else 0.0
         if marks:
-            self.add(ax.plot([0] * len(ticks), ticks, transform=tr, linestyle="none", marker=0,
-                             markersize=length, markeredgewidth=p["ytick.major.width"],
-                             color=p["ytick.color"], clip_on=False)[0])
+            self.lines([((left, y), (left - length, y)) for y in ys], transform="display",
+                       color=p["ytick.color"], linewidth=p["ytick.major.width"])
         size = size or p["ytick.labelsize"]
         color = p["ytick.labelcolor"] if p["ytick.labelcolor"] != "inherit" else p["ytick.color"]
-        for i, (t, s) in enumerate(zip(ticks, labels)):
-            a = self.add(ax.annotate(s, (0, t), xycoords=tr, xytext=(-(length + 3.0), -0.35 * size),
-                                     textcoords="offset points", ha="right", va="baseline",
-                                     fontsize=size, color=color))
+        for i, (y, s) in enumerate(zip(ys, labels)):
+            a = self.text(left - length - 3.0, self.h - y + 0.35 * size, s, size, ha="right",
+                          color=color)
             if gids is not None:
                 a.set_gid(gids[i])
 

@@ -180,8 +180,8 @@ def bit_profile(c, labels: list[str], series: dict[str, list], width: float = 7.
     hi = max(ticks[-1], top * 1.05) or 1.0        # the widest marker stays inside the axis
     _x_axis(c, hi, ticks, "width (bits)")
     # a faint guide per row, so a marker is read against its label
-    c.add(c.ax.hlines([i + 0.5 for i in range(len(rows.labels))], 0, hi, color=p["grid.color"],
-                      linewidth=0.4, zorder=0.5))
+    c.lines([((0, i + 0.5), (hi, i + 0.5)) for i in range(len(rows.labels))],
+            color=p["grid.color"], linewidth=0.4, zorder=0.5)
     fills = colors(p)
     size = p["lines.markersize"] * min(1.0, _pitch(len(rows.labels))[0] / 8.0)
     handles = []

@@ -176,10 +176,32 @@ def finish(svg: str, css_class: str, titles: dict) -> str:
         if empty:
             return ""
         if gid in titles:
-            return f"<g><title>{escape(titles[gid])}</title>"
+            return f"<g class=\"label\"><title>{escape(titles[gid])}</title>"
         return m.group(0) if gid in used else "<g>"
 
-    return _GID.sub(group, svg).strip()
+    return _unwrap(_GID.sub(group, svg)).strip()
+
+
+_GTAG = re.compile(r"<g>|<g [^>]*>|</g>")
+
+
+def _unwrap(svg: str) -> str:
+    """Bare ``<g>`` groups dropped, their children kept: a group costs WeasyPrint a layer."""
+    out, stack, at = [], [], 0
+    for m in _GTAG.finditer(svg):
+        out.append(svg[at:m.start()])
+        tag = m.group(0)
+        if tag == "</g>":
+            if stack.pop():
+                out.append(tag)
+        else:
+            keep = tag != "<g>"
+            stack.append(keep)
+            if keep:
+                out.append(tag)
+        at = m.end()
+    out.append(svg[at:])
+    return "".join(out)
 
 
 _TEXT = re.compile(r'<text style="([^"]*)" x="([-0-9.e]+)"([^>]*)>([^<]*)</text>')

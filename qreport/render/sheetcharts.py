@@ -61,7 +61,8 @@ def bar_chart(c, xs: list[float], heights: list[float], bar_width: float, *, tit
                edgecolor=p["patch.edgecolor"] if n <= 96 else "none",
                linewidth=p["patch.linewidth"] if n <= 96 else 0)
     if hline is not None:
-        c.add(c.ax.axhline(hline, color=p["patch.edgecolor"], linewidth=0.8, linestyle=(0, (3, 2))))
+        c.lines([((x_lo, hline), (x_hi, hline))], color=p["patch.edgecolor"], linewidth=0.8,
+                linestyle=(0, (3, 2)))
         c.add(c.ax.annotate(hline_label, (1, hline), xycoords=("axes fraction", "data"),
                             xytext=(0, 2.5), textcoords="offset points", ha="right", fontsize=7))
     _texts(c, title, xlabel, ylabel, TOP, RIGHT)
@@ -111,7 +112,7 @@ def scatter(c, points: list[tuple[float, float, str, bool]], *, title: str, xlab
     front = sorted((q for q in points if q[3]), key=lambda q: (q[0], q[1]))
     if len(front) > 1:
         c.add(c.ax.plot([q[0] for q in front], [q[1] for q in front], drawstyle="steps-post",
-                        color=edge, linewidth=0.8, linestyle=(0, (3, 2)))[0])
+                        color=edge, linewidth=0.8, linestyle=(0, (3, 2)), clip_on=False)[0])
     fills = colors(p)
     for on in (False, True):
         pts = [(x, y) for x, y, _, o in points if o == on]
