@@ -137,17 +137,17 @@ print("OK", ts[len(ts) // 2])
 """
 
 
-def run_rss(cmd: list[str]) -> tuple[float, int, str, int]:
+def run_rss(cmd: list[str], sample: bool = True) -> tuple[float, int, str, int]:
     """Run a command: wall time, the child's own peak RSS (wait4), its output,
-    and the peak summed PSS of it and its workers (KiB)."""
+    and (``sample``) the peak summed PSS of it and its workers (KiB; else 0)."""
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        sampler = PssSampler(p.pid)
+        sampler = PssSampler(p.pid) if sample else None
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t
-        pss = sampler.stop()
+        pss = sampler.stop() if sampler else 0
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -157,13 +157,20 @@ def run_rss(cmd: list[str]) -> tuple[float, int, str, int]:
 
 
 def median_of(cmd, runs):
-    walls, rss, pss, out = [], [], [], ""
+    """Median wall time of ``runs`` timed runs, and the peak PSS of one more run.
+
+    Memory is sampled in a run of its own: reading /proc/<pid>/smaps_rollup walks
+    the page tables of every process (5-10 ms each for a 700 MB process), and
+    sampling three processes every 20 ms takes half a core, which on a 2-core
+    machine slows the PDF's two busy workers by ~20% but hardly the one-core floor.
+    """
+    walls, rss, out = [], [], ""
     for _ in range(runs):
-        w, r, out, ps = run_rss(cmd)
+        w, r, out, _ = run_rss(cmd, sample=False)
         walls.append(w)
         rss.append(r)
-        pss.append(ps)
-    return statistics.median(walls), max(rss), out, max(pss)
+    _, r, _, pss = run_rss(cmd, sample=True)
+    return statistics.median(walls), max(rss + [r]), out, pss
 
 
 def bench_model(name: str, path: str, runs: int, tmp: str,

@@ -178,3 +178,36 @@ def test_a_pdf_build_draws_only_in_its_workers(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_touching_bars_of_one_height_become_one_rectangle(seed):
+    """The merged rectangles cover exactly the bars' points (checked on a fine grid
+    of sample points, bar by bar), never overlap, and a run of equal bars is one."""
+    import numpy as np
+
+    from qreport.render.sheetcharts import _merged
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 600))
+    heights = rng.choice([0, 14, 15, 16], size=n, p=[0.05, 0.15, 0.7, 0.1]).tolist()
+    xs = list(range(n))
+    rects = _merged(xs, heights, 1.0)
+    px = np.arange(n * 8) / 8 - 0.5 + 1 / 16             # 8 sample columns per bar
+    py = np.array([0.5, 13.9, 14.5, 15.5, 15.9])            # heights to probe
+    want = np.array([[y < heights[int(round(x))] for y in py] for x in px])
+    got = np.zeros_like(want)
+    for x0, y0, w, h in rects:
+        inside = ((px >= x0) & (px < x0 + w))[:, None] & ((py >= y0) & (py < y0 + h))[None, :]
+        assert not (got & inside).any()
+        got |= inside
+    assert (got == want).all()
+    runs = sum(1 for i, h in enumerate(heights) if h > 0 and (i == 0 or heights[i - 1] != h))
+    assert len(rects) == runs
+    assert len(_merged(list(range(512)), [15] * 512, 1.0)) == 1
+
+
+def test_a_wide_layer_draws_a_short_path():
+    svg = draw(Spec("sheetcharts", "channel_widths", ((15,) * 300 + (16,) * 212, 16, "width per channel"), ()))
+    bars = max(re.findall(r'<path d="([^"]*)"', svg), key=len)
+    assert bars.count("M ") <= 4, bars[:200]
