@@ -112,25 +112,23 @@ def test_a_style_reaches_the_svg_and_builds_are_the_same_bytes(tmp_path):
     style = tmp_path / "ours.mplstyle"
     style.write_text("axes.facecolor : fafad2   # light goldenrod\n"
                      "axes.prop_cycle : cycler('color', ['aa3311', '3377bb'])\n")
-    outs = []
-    for i in range(2):
-        out = tmp_path / f"r{i}.html"
-        assert main(["build", "--example", "jet_mlp", "-o", str(out), "--quiet",
-                     "--chart-style", str(style)]) == 0
-        outs.append(out.read_bytes())
-    assert outs[0] == outs[1]
+    def twice(ext):
+        outs = []
+        for i in range(2):
+            out = tmp_path / f"r{i}.{ext}"
+            assert main(["build", "--example", "jet_mlp", "-o", str(out), "--quiet",
+                         "--chart-style", str(style)]) == 0
+            outs.append(out.read_bytes())
+        assert outs[0] == outs[1]
+        return outs
+
+    outs = twice("html")
     html = outs[0].decode()
     assert "#fafad2" in html and "#aa3311" in html and "#1d3557" not in html.split('id="charts"')[1]
     plain = tmp_path / "plain.html"
     assert main(["build", "--example", "jet_mlp", "-o", str(plain), "--quiet"]) == 0
     assert "#fafad2" not in plain.read_text()
-    pdfs = []
-    for i in range(2):
-        out = tmp_path / f"r{i}.pdf"
-        assert main(["build", "--example", "jet_mlp", "-o", str(out), "--quiet",
-                     "--chart-style", str(style)]) == 0
-        pdfs.append(out.read_bytes())
-    assert pdfs[0] == pdfs[1]
+    twice("pdf")
 
 
 def test_python_takes_a_style_path():

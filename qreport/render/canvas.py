@@ -86,13 +86,20 @@ class Canvas:
             patch.set_transform(IdentityTransform())
         return self.add(self.ax.add_artist(patch))
 
+    def _grid(self, segments) -> None:
+        p = self.params
+        self.lines(segments, color=p["grid.color"], linewidth=p["grid.linewidth"], zorder=0.5)
+
+    def _label_color(self, axis: str) -> str:
+        c = self.params[f"{axis}.labelcolor"]
+        return self.params[f"{axis}.color"] if c == "inherit" else c
+
     def xticks(self, ticks, labels, grid: bool = False) -> None:
         """Tick marks below the axes, their labels under them, and vertical grid lines."""
         p, ax = self.params, self.ax
         y0, y1 = ax.get_ylim()
         if grid:
-            self.lines([((t, y0), (t, y1)) for t in ticks], color=p["grid.color"],
-                       linewidth=p["grid.linewidth"], zorder=0.5)
+            self._grid([((t, y0), (t, y1)) for t in ticks])
         # marks in display points (1 pt = 1 px at 72 dpi), below the axes' bottom edge
         bottom = ax.get_position().y0 * self.h
         xs = ax.transData.transform([(t, y0) for t in ticks])[:, 0] if len(ticks) else []
@@ -101,7 +108,7 @@ class Canvas:
                    color=p["xtick.color"], linewidth=p["xtick.major.width"])
         size = p["xtick.labelsize"]
         below = length + p["xtick.major.pad"] + 0.78 * size
-        color = p["xtick.labelcolor"] if p["xtick.labelcolor"] != "inherit" else p["xtick.color"]
+        color = self._label_color("xtick")
         for x, s in zip(xs, labels):
             self.text(x, self.h - bottom + below, s, size, ha="center", color=color)
 
@@ -111,8 +118,7 @@ class Canvas:
         p, ax = self.params, self.ax
         x0, x1 = ax.get_xlim()
         if grid:
-            self.lines([((x0, t), (x1, t)) for t in ticks], color=p["grid.color"],
-                       linewidth=p["grid.linewidth"], zorder=0.5)
+            self._grid([((x0, t), (x1, t)) for t in ticks])
         left = ax.get_position().x0 * self.w
         ys = ax.transData.transform([(x0, t) for t in ticks])[:, 1] if len(ticks) else []
         length = p["ytick.major.size"] if marks else 0.0
@@ -120,7 +126,7 @@ class Canvas:
             self.lines([((left, y), (left - length, y)) for y in ys], transform="display",
                        color=p["ytick.color"], linewidth=p["ytick.major.width"])
         size = size or p["ytick.labelsize"]
-        color = p["ytick.labelcolor"] if p["ytick.labelcolor"] != "inherit" else p["ytick.color"]
+        color = self._label_color("ytick")
         for i, (y, s) in enumerate(zip(ys, labels)):
             a = self.text(left - length - 3.0, self.h - y + 0.35 * size, s, size, ha="right",
                           color=color)
