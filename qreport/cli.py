@@ -16,6 +16,7 @@ import os
 import sys
 
 from .errors import QReportError
+from .gcpolicy import fewer_collections
 from .options import (SPELLINGS, AnalysisOptions, LoadOptions, Options, RenderOptions, command_line,
                       flag)
 
@@ -229,7 +230,7 @@ def main(argv=None) -> int:
     from .console import Progress, own_stderr
 
     try:
-        with command_line(), own_stderr(args.debug) as stream:
+        with command_line(), fewer_collections(), own_stderr(args.debug) as stream:
             progress = Progress(not args.quiet, stream)
             args.stream = stream   # for notes that are not progress (a chart style's overrides)
             try:

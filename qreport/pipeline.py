@@ -12,6 +12,7 @@ import os
 from typing import Callable
 
 from .errors import QReportError
+from .gcpolicy import fewer_collections
 from .options import Options, RenderOptions, spelling
 from .output import check_output_path, write_atomic
 from .provenance import Provenance, sha256, versions
@@ -25,6 +26,7 @@ def _quiet(stage: str) -> None:
     pass
 
 
+@fewer_collections()
 def analyse_file(model_path: str, opts: Options = Options(), progress: Progress = _quiet,
                  extremes=None):
     """Load and analyse a model file.
@@ -137,6 +139,7 @@ def _workers(renderer):
         w.close()
 
 
+@fewer_collections()
 def render(facts, prov: Provenance, fmt: str, opts: RenderOptions = RenderOptions(),
            workers=None, progress: Progress = _quiet) -> bytes:
     """A datasheet's bytes in the format ``fmt`` (an extension: ``json``, ``pdf``, …)."""
@@ -151,6 +154,7 @@ def _report(r, facts, prov: Provenance, opts: RenderOptions, workers, progress: 
     return r.report(facts, prov, opts, workers)
 
 
+@fewer_collections()
 def render_diff(d, old: Provenance, new: Provenance, fmt: str,
                 opts: RenderOptions = RenderOptions(), workers=None) -> bytes:
     """A diff's bytes in the format ``fmt`` (``json``, ``html``, ``pdf`` or ``md``)."""
@@ -160,6 +164,7 @@ def render_diff(d, old: Provenance, new: Provenance, fmt: str,
     return r.diff(d, old, new, opts, workers)
 
 
+@fewer_collections()
 def build(model_path: str, out: str, opts: Options = Options(),
           progress: Progress = _quiet) -> None:
     """Build one report and write it atomically.
@@ -181,6 +186,7 @@ def build(model_path: str, out: str, opts: Options = Options(),
     write_atomic(out, data)
 
 
+@fewer_collections()
 def diff_files(old_path: str, new_path: str, out: str, opts: Options = Options(),
                progress: Progress = _quiet):
     """Compare two model files and write the diff report atomically.
@@ -204,6 +210,7 @@ def diff_files(old_path: str, new_path: str, out: str, opts: Options = Options()
     return d
 
 
+@fewer_collections()
 def compare_files(paths: list[str], out: str, opts: Options = Options(), x: str = "weight_memory_bits",
                   y: str = "energy_pj", budget=None, report=None, progress: Progress = _quiet,
                   scheduler: str | None = None) -> int:
