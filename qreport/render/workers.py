@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from ..gcpolicy import fewer_collections, for_worker
 from .media import SCHEME, make_fetcher, quiet_weasyprint
 
 
@@ -124,7 +125,6 @@ def _warm() -> None:
     # the first chart Matplotlib's import and the house style: pay them now, while
     # the parent loads the model, not on the first part.
     weasyprint.HTML(string="<p>qreport</p>").render().write_pdf()
-    from ..gcpolicy import for_worker
     from .mpl import warm
 
     warm()
@@ -142,7 +142,8 @@ def _work(job: tuple) -> Part:
     finally:
         # The part's laid-out document is garbage now, much of it in cycles the
         # raised thresholds (gcpolicy) would leave for a later part: free it
-        # now, so that a worker's memory stays bounded by its largest part.
+        # now, so that a worker's memory stays bounded by its largest part (in a
+        # pool worker its imports are frozen, so this walks the part's objects only).
         gc.collect()
 
 
@@ -179,8 +180,6 @@ class Workers:
         jobs = [(h, {n: assets[n] for n in sorted(set(_ASSET.findall(h))) if n in assets}, fonts, measure)
                 for h in htmls]
         if self.pool is None:
-            from ..gcpolicy import fewer_collections
-
             with fewer_collections():
                 return [_work(j) for j in jobs]
         # Longest first (the front matter, then by size) keeps every core busy.
