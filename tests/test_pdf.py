@@ -252,6 +252,46 @@ def test_same_bytes_every_time_on_both_subsetting_paths(analysed, monkeypatch):
     assert seen
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_no_temporary_files_left_behind(analysed, tmp_path, monkeypatch, jobs):
+    """WeasyPrint writes the fonts of each FontConfiguration to a temporary
+    folder.  A worker keeps one parsed stylesheet (with its fonts) for all its
+    parts: the folder must go when the worker stops (a pool) or when the
+    render ends (one core)."""
+    import os
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    facts, meta = analysed["jet_mlp"]
+    (data, parts) = _pdf(facts, meta, part_cost=1.0, jobs=jobs)
+    assert len(parts) >= 3 and C.reader(data).pages
+    assert os.listdir(tmp_path) == []
+
+
+def test_forked_workers_leave_the_parents_fonts_alone(analysed, tmp_path, monkeypatch):
+    """A pool forked while this process holds a parsed stylesheet: its workers
+    inherit the cache, and ending them must not delete this process's font folder."""
+    import os
+    import tempfile
+
+    from qreport.render.workers import forget_stylesheets, render_part
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    facts, meta = analysed["jet_mlp"]
+    parts, assets = render_parts(facts, meta)
+    first = render_part(parts[0], assets, M.subset_fonts(parts[0]))
+    try:
+        mine = os.listdir(tmp_path)
+        assert len(mine) == 1                      # this process's font folder
+        P.render_pdf(parts, _info(meta), assets, jobs=2)
+        assert os.listdir(tmp_path) == mine        # the workers' own went; this one stayed
+        again = render_part(parts[0], assets, M.subset_fonts(parts[0]))
+        assert again.pdf == first.pdf
+    finally:
+        forget_stylesheets()
+    assert os.listdir(tmp_path) == []
+
+
 def test_source_date_epoch_dates_the_pdf(analysed, monkeypatch):
     facts, meta = analysed["conv1d"]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
