@@ -95,6 +95,26 @@ def test_same_bytes_in_any_order_and_in_a_fresh_process():
     assert "Date" not in first and "<metadata" not in first and "<style" not in first
 
 
+def test_drawing_leaves_the_callers_rc_and_backend_alone():
+    """A notebook's own rc and backend are as they were after a chart, and after a
+    chart that fails: qreport sets its validated style raw (mpl._rc, which would
+    otherwise also write the default template's backend placeholder)."""
+    live = matplotlib.rcParams
+    old_backend = live._get("backend")
+    live._set("backend", "pdf")
+    try:
+        with matplotlib.rc_context({"axes.facecolor": "#123456", "font.size": 17}):
+            before = {k: live._get(k) for k in live.keys()}
+            svg = draw(_rows_spec(3))
+            with pytest.raises(TypeError):
+                draw(Spec("charts", "stacked_by_layer", ("not", "enough")))
+            after = {k: live._get(k) for k in live.keys()}
+        assert after == before and after["backend"] == "pdf"
+        assert "#123456" not in svg            # the chart had its own style
+    finally:
+        live._set("backend", old_backend)
+
+
 def test_print_svg_has_no_anchored_text_and_the_pdf_family():
     svg = for_print(draw(_rows_spec(4)))
     assert "text-anchor" not in svg and "'qreport Sans'" in svg and "DejaVu" not in svg

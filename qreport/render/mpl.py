@@ -1,7 +1,8 @@
 """Matplotlib, the chart engine: the house style, a team's style on top, and SVG out.
 
 Every chart is a Matplotlib ``Figure`` drawn by the SVG backend (no pyplot,
-no global state touched: the style applies inside ``rc_context`` only).
+no global state touched: the style is in force while a chart draws, and the
+caller's rc, backend included, is as it was afterwards).
 The look is ``templates/qreport.mplstyle``; a team's ``.mplstyle``
 (``--chart-style``, ``chart_style=``) goes on top of it, and then qreport
 sets :data:`OVERRIDES` itself (README "Chart style").
@@ -21,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape, unescape
@@ -106,8 +108,29 @@ def rc(style: tuple = ()) -> dict:
     with resources.as_file(house) as p:
         params = dict(matplotlib.rc_params_from_file(str(p), use_default_template=True))
     params.update(matplotlib.RcParams(dict(style)))
-    params.update(OVERRIDES)
+    params.update(matplotlib.RcParams(OVERRIDES))
+    params.pop("backend", None)     # the caller's backend is not the chart's business
     return params
+
+
+@contextmanager
+def _rc(params: dict):
+    """``params`` (validated, by :func:`rc`) in force, the caller's rc restored after.
+
+    ``matplotlib.rc_context`` would validate all ~340 values again on every chart
+    (~1.2 ms of a chart's ~7); these were validated once, when the style was read.
+    """
+    import matplotlib
+
+    live = matplotlib.rcParams
+    saved = [(k, live._get(k)) for k in params]
+    try:
+        for k, v in params.items():
+            live._set(k, v)
+        yield
+    finally:
+        for k, v in saved:
+            live._set(k, v)
 
 
 def colors(params: dict) -> list[str]:
@@ -131,14 +154,13 @@ def draw(spec: Spec) -> str:
     import importlib
     import io
 
-    import matplotlib
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     from .canvas import Canvas
 
     fn = getattr(importlib.import_module(f"qreport.render.{spec.module}"), spec.func)
     params = rc(spec.style)
-    with matplotlib.rc_context({**params, "svg.hashsalt": f"qreport-{spec.salt}"}):
+    with _rc({**params, "svg.hashsalt": f"qreport-{spec.salt}"}):
         canvas = _CANVASES.get(spec.style)
         if canvas is None:
             canvas = _CANVASES[spec.style] = Canvas(params)
