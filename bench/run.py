@@ -173,6 +173,28 @@ def median_of(cmd, runs):
     return statistics.median(walls), max(rss + [r]), out, pss
 
 
+def interleaved(cmds: dict) -> dict:
+    """:func:`median_of` for every command, run in rounds: each round runs every
+    command once, in turn, so that a slow spell of the machine weighs on a ratio's
+    numerator and on its floor alike (run one command's N times in a row, then
+    the next's, and minutes of drift lie between a build and its floor).  The
+    memory-sampled runs come last, one per command."""
+    walls: dict = {k: [] for k in cmds}
+    rss: dict = {k: [] for k in cmds}
+    outs: dict = {}
+    for round_ in range(max(n for _, n in cmds.values())):
+        for k, (cmd, n) in cmds.items():
+            if round_ < n:
+                w, r, outs[k], _ = run_rss(cmd, sample=False)
+                walls[k].append(w)
+                rss[k].append(r)
+    done = {}
+    for k, (cmd, _) in cmds.items():
+        _, r, _, pss = run_rss(cmd, sample=True)
+        done[k] = (statistics.median(walls[k]), max(rss[k] + [r]), outs[k], pss, walls[k])
+    return done
+
+
 def bench_model(name: str, path: str, runs: int, tmp: str,
                 formats: tuple[str, ...] = ("json", "html", "pdf"), jobs: int = 1) -> dict:
     """Every measurement of one model; ``jobs`` > 1 runs them side by side
@@ -187,17 +209,21 @@ def bench_model(name: str, path: str, runs: int, tmp: str,
             **{fmt: (qreport + [os.path.join(tmp, f"{name}.{fmt}")], runs) for fmt in formats},
             "reference": ([py, "-c", REFERENCE, path], runs),
             "analysis": ([py, "-c", ANALYSIS, path, str(max(runs, 3))], 1)}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        done = dict(zip(cmds, pool.map(lambda c: median_of(*c), cmds.values())))
-    res["floor_s"], res["floor_rss_kib"], _, res["floor_pss_kib"] = done["floor"]
+    if jobs > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            done = dict(zip(cmds, pool.map(lambda c: median_of(*c), cmds.values())))
+    else:
+        done = interleaved(cmds)
+        res["runs_s"] = {k: v[4] for k, v in done.items()}   # every timed run, in order
+    res["floor_s"], res["floor_rss_kib"], _, res["floor_pss_kib"] = done["floor"][:4]
     for fmt in formats:
-        w, r, _, ps = done[fmt]
+        w, r, _, ps = done[fmt][:4]
         res[f"{fmt}_s"], res[f"{fmt}_rss_kib"], res[f"{fmt}_pss_kib"] = w, r, ps
     from pypdf import PdfReader
 
     res["pages"] = len(PdfReader(os.path.join(tmp, f"{name}.pdf")).pages)
     res["pdf_pages_per_s"] = res["pages"] / res["pdf_s"]
-    w, r, out, _ = done["reference"]
+    w, r, out, _ = done["reference"][:4]
     parts = out.split()
     res["reference_process_s"] = w
     res["reference_ok"] = bool(parts) and parts[0] == "OK"

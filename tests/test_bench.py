@@ -30,3 +30,21 @@ def test_many_models_bench_smoke():
     assert p.returncode == 0, p.stderr[-2000:]
     for line in ("check/floor", "batch20/20 floors", "sample mem big/small", "all targets met"):
         assert line in p.stdout
+
+
+def test_runs_go_in_rounds(tmp_path):
+    """Each round runs every command once, in turn; the memory-sampled runs come last."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        import run as bench
+    finally:
+        sys.path.pop(0)
+    log = tmp_path / "log"
+
+    def cmd(name):
+        return [sys.executable, "-c", f"open({str(log)!r}, 'a').write({name!r}); print(1.5)"]
+
+    done = bench.interleaved({"floor": (cmd("f"), 3), "pdf": (cmd("p"), 3), "analysis": (cmd("a"), 1)})
+    assert log.read_text() == "fpa" "fp" "fp" "fpa"
+    assert len(done["pdf"][4]) == 3 and len(done["analysis"][4]) == 1
+    assert done["floor"][0] > 0 and done["analysis"][2].split() == ["1.5"]
