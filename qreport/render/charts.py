@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mpl import colors, nice_ticks, shorten, text_width, tick_label
+from .measure import nice_ticks, shorten, text_width, tick_label
+from .mpl import colors
 
 #: More rows than this and consecutive layers are grouped.
 MAX_ROWS = 64

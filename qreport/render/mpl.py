@@ -19,7 +19,6 @@ the PDF embeds), and each shortened label's full name as a ``<title>``.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from functools import lru_cache
 from html import escape, unescape
 
 from ..errors import QReportError
-from .text import MINUS, si
+from .measure import advances, text_width
 
 #: What qreport sets after any style, and why (README "Chart style").
 OVERRIDES = {
@@ -141,7 +140,7 @@ def colors(params: dict) -> list[str]:
 
 def warm() -> None:
     """Import Matplotlib's SVG backend and read the house style (a PDF worker's start-up)."""
-    _advances()
+    advances()
     draw(Spec("sheetcharts", "weight_histogram", ((0.0, 1.0), (1, 2), 1.0, "qreport")))
     draw(Spec("charts", "stacked_by_layer", (["a", "b"], ["x", "y"], [[1, 2], [3, 4]], "x")))
 
@@ -248,63 +247,3 @@ def for_print(svg: str) -> str:
         return f'<text style="{_ANCHOR.sub("", style)}" x="{x0:.3f}"{rest}>{content}</text>'
 
     return print_fonts(_TEXT.sub(start, svg))
-
-
-# ------------------------------------------------------------------ measures
-
-@lru_cache(maxsize=1)
-def _advances() -> tuple[dict[int, float], float]:
-    """DejaVu Sans advance widths in em, by code point, and a fallback."""
-    from fontTools.ttLib import TTFont
-
-    from .media import font_dir
-
-    font = TTFont(os.path.join(font_dir(), "DejaVuSans.ttf"), lazy=True)
-    upem = font["head"].unitsPerEm
-    hmtx = font["hmtx"]
-    adv = {cp: hmtx[g][0] / upem for cp, g in font.getBestCmap().items() if cp < 0x3000}
-    return adv, 0.65
-
-
-def text_width(s: str, size: float) -> float:
-    """The width of ``s`` set in DejaVu Sans at ``size`` (same unit as size)."""
-    adv, other = _advances()
-    return sum(adv.get(ord(c), other) for c in s) * size
-
-
-def shorten(s: str, size: float, room: float) -> str:
-    """``s``, or its start and end joined by an ellipsis, fitting ``room`` at ``size``."""
-    if text_width(s, size) <= room:
-        return s
-    keep = len(s)
-    while keep > 2:
-        keep -= 1
-        head, tail = s[:(keep + 1) // 2], s[len(s) - keep // 2:]
-        out = head + "\u2026" + tail
-        if text_width(out, size) <= room:
-            return out
-    return s[:1] + "\u2026"
-
-
-def nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[float]:
-    """Round tick values covering [lo, hi] (the usual 1-2-5 steps)."""
-    if hi <= lo:
-        hi = lo + 1.0
-    raw = (hi - lo) / max(n - 1, 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    if integer:
-        step = max(1.0, math.ceil(step))
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks, t = [], first
-    while t <= hi + step * 1e-9:
-        ticks.append(0.0 if abs(t) < step * 1e-9 else t)
-        t += step
-    return ticks
-
-
-def tick_label(v: float) -> str:
-    """An axis tick: ``250``, ``−5``, ``20k``, ``1.5M`` (SI from 10k: wider labels run into the axis title)."""
-    if v == int(v) and abs(v) < 1e4:
-        return f"{int(v)}".replace("-", MINUS)
-    return si(v).replace("-", MINUS)

@@ -10,7 +10,8 @@ process's reused :class:`~.canvas.Canvas` where the page is laid out
 
 from __future__ import annotations
 
-from .mpl import colors, nice_ticks, text_width, tick_label
+from .measure import nice_ticks, text_width, tick_label
+from .mpl import colors
 
 W, H = 245.0, 150.0            # points: a 3.4 x 2.08 inch figure
 LEFT, RIGHT, TOP, BOTTOM = 38.0, 8.0, 20.0, 32.0
