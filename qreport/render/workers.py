@@ -131,7 +131,9 @@ def render_part(html: str, assets: dict | None = None,
 
     quiet_weasyprint()
     assets = drawn(assets)
-    style = _STYLE.search(html) if fetcher is None else None
+    # qreport's parts carry one <style>, their own (a model's strings are escaped);
+    # anything else is laid out as it comes
+    style = _STYLE.search(html) if fetcher is None and html.count("<style") == 1 else None
     fetcher = fetcher or make_fetcher(assets, fonts)
     refused: list[str] = []
     if style is None:
