@@ -131,8 +131,9 @@ def render_part(html: str, assets: dict | None = None,
 
     quiet_weasyprint()
     assets = drawn(assets)
-    # qreport's parts carry one <style>, their own (a model's strings are escaped);
-    # anything else is laid out as it comes
+    # A run of sheets carries one <style>, qreport's own (a model's strings are
+    # escaped).  The front matter adds the cover's: with one sheet moved out and the
+    # other left in, the two would rank differently, so it is laid out as it comes.
     style = _STYLE.search(html) if fetcher is None and html.count("<style") == 1 else None
     fetcher = fetcher or make_fetcher(assets, fonts)
     refused: list[str] = []
