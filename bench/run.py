@@ -164,21 +164,16 @@ def median_of(cmd, runs):
     sampling three processes every 20 ms takes half a core, which on a 2-core
     machine slows the PDF's two busy workers by ~20% but hardly the one-core floor.
     """
-    walls, rss, out = [], [], ""
-    for _ in range(runs):
-        w, r, out, _ = run_rss(cmd, sample=False)
-        walls.append(w)
-        rss.append(r)
-    _, r, _, pss = run_rss(cmd, sample=True)
-    return statistics.median(walls), max(rss + [r]), out, pss
+    return interleaved({"cmd": (cmd, runs)})["cmd"]
 
 
 def interleaved(cmds: dict) -> dict:
-    """:func:`median_of` for every command, run in rounds: each round runs every
-    command once, in turn, so that a slow spell of the machine weighs on a ratio's
-    numerator and on its floor alike (run one command's N times in a row, then
-    the next's, and minutes of drift lie between a build and its floor).  The
-    memory-sampled runs come last, one per command."""
+    """:func:`median_of` (median wall, peak RSS, output, peak PSS, every wall) for
+    every command, run in rounds: each round runs every command once, in turn, so
+    that a slow spell of the machine weighs on a ratio's numerator and on its floor
+    alike (run one command's N times in a row, then the next's, and minutes of
+    drift lie between a build and its floor).  The memory-sampled runs come last,
+    one per command."""
     walls: dict = {k: [] for k in cmds}
     rss: dict = {k: [] for k in cmds}
     outs: dict = {}
@@ -214,7 +209,7 @@ def bench_model(name: str, path: str, runs: int, tmp: str,
             done = dict(zip(cmds, pool.map(lambda c: median_of(*c), cmds.values())))
     else:
         done = interleaved(cmds)
-        res["runs_s"] = {k: v[4] for k, v in done.items()}   # every timed run, in order
+    res["runs_s"] = {k: v[4] for k, v in done.items()}   # every timed run, in order
     res["floor_s"], res["floor_rss_kib"], _, res["floor_pss_kib"] = done["floor"][:4]
     for fmt in formats:
         w, r, _, ps = done[fmt][:4]
